@@ -1,0 +1,153 @@
+"""Accuracy of the matcher on a labelled question set (tests/data/*.jsonl).
+
+Used by the accuracy tests and by hand:
+    .venv/bin/python -m tests.quality tests/data/holdout.jsonl [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voice.matcher import Decision, Match, Matcher
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    text: str
+    expect: str
+    """An entry id, "fallback" or "emergency"."""
+    also: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.expect if self.expect in ("fallback", "emergency") else "in_scope"
+
+    @property
+    def acceptable(self) -> frozenset[str]:
+        return frozenset((self.expect, *self.also))
+
+
+def load(path: Path) -> list[Labelled]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            rows.append(Labelled(raw["text"], raw["expect"], tuple(raw.get("also", ()))))
+    return rows
+
+
+@dataclass
+class Report:
+    in_scope: int = 0
+    reached: int = 0
+    """In-scope questions answered correctly or offered the right entry to confirm."""
+    answered_right: int = 0
+    out_of_scope: int = 0
+    out_of_scope_not_answered: int = 0
+    emergencies: int = 0
+    emergencies_recognised: int = 0
+    false_alarms: int = 0
+    """Non-emergency questions treated as emergencies."""
+    wrong_answers: int = 0
+    """Confident answers with the wrong entry, over all questions."""
+    misses: list[tuple[Labelled, Match]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.in_scope + self.out_of_scope + self.emergencies
+
+    @property
+    def reach_rate(self) -> float:
+        return self.reached / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong_answers / self.total if self.total else 0.0
+
+    @property
+    def out_of_scope_rate(self) -> float:
+        return self.out_of_scope_not_answered / self.out_of_scope if self.out_of_scope else 1.0
+
+    @property
+    def emergency_rate(self) -> float:
+        return self.emergencies_recognised / self.emergencies if self.emergencies else 1.0
+
+    def summary(self) -> str:
+        return (
+            f"in-scope reached {self.reached}/{self.in_scope} ({self.reach_rate:.1%}), "
+            f"answered right {self.answered_right}; wrong answers {self.wrong_answers}/{self.total} "
+            f"({self.wrong_rate:.1%}); out-of-scope not answered {self.out_of_scope_not_answered}/"
+            f"{self.out_of_scope} ({self.out_of_scope_rate:.1%}); emergencies "
+            f"{self.emergencies_recognised}/{self.emergencies}; false alarms {self.false_alarms}"
+        )
+
+
+def evaluate(matcher: Matcher, rows: Iterable[Labelled]) -> Report:
+    return tally((row, matcher.match(row.text)) for row in rows)
+
+
+def tally(results: Iterable[tuple[Labelled, Match]]) -> Report:
+    report = Report()
+    for row, match in results:
+        answered = match.decision is Decision.ANSWER
+        answered_id = match.entry.id if match.entry else None
+        ok: bool
+        if row.kind == "emergency":
+            report.emergencies += 1
+            ok = match.decision is Decision.EMERGENCY
+            report.emergencies_recognised += ok
+            report.wrong_answers += answered
+        elif row.kind == "fallback":
+            report.out_of_scope += 1
+            ok = not answered
+            report.out_of_scope_not_answered += ok
+            report.wrong_answers += answered
+            report.false_alarms += match.decision is Decision.EMERGENCY
+        else:
+            report.in_scope += 1
+            right = answered and answered_id in row.acceptable
+            offered = match.decision is Decision.CONFIRM and any(
+                c.entry_id in row.acceptable for c in match.offered)
+            ok = right or offered
+            report.reached += ok
+            report.answered_right += right
+            report.wrong_answers += answered and not right
+            report.false_alarms += match.decision is Decision.EMERGENCY
+        if not ok:
+            report.misses.append((row, match))
+    return report
+
+
+def _describe(row: Labelled, match: Match) -> str:
+    got = match.entry.id if match.entry else ",".join(c.entry_id for c in match.offered) or "-"
+    top = " ".join(f"{c.entry_id}:{c.score:.2f}" for c in match.alternatives)
+    return f"  [{row.expect}] {row.text!r} -> {match.decision.value} {got} | {top}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from voice.config import default_answers_dir
+    from voice.faq import load_set
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sets", nargs="*", type=Path,
+                        default=[DATA / "dev.jsonl", DATA / "holdout.jsonl"])
+    parser.add_argument("--misses", action="store_true", help="list every question it got wrong")
+    parser.add_argument("--answers", type=Path, default=None)
+    args = parser.parse_args(argv)
+    matcher = Matcher(load_set(args.answers or default_answers_dir()))
+    for path in args.sets:
+        report = evaluate(matcher, load(path))
+        print(f"{path.name}: {report.summary()}")
+        if args.misses:
+            for row, match in report.misses:
+                print(_describe(row, match))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""voicefaq: an offline, hands-free voice assistant for a clinic's frequently asked questions."""
+
+__version__ = "0.1.0"

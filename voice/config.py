@@ -1,0 +1,70 @@
+"""Settings with their defaults, and where voicefaq finds its answers.
+
+The matcher's thresholds were calibrated on tests/data/dev.jsonl with
+`python -m tests.calibrate`; a set may override any of them in its set.yaml
+under `matching:`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from voice.errors import VoiceError
+
+DEFAULT_SET = "ms-physical-therapy"
+ANSWERS_ENV = "VOICEFAQ_ANSWERS"
+MAX_QUESTION_CHARS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherConfig:
+    """How sure the matcher must be before it answers or offers a choice."""
+
+    answer_threshold: float = 0.62
+    """Best score (0..1) needed to answer without asking."""
+    answer_margin: float = 0.08
+    """How far the best entry must lead the runner-up to answer without asking."""
+    confirm_threshold: float = 0.38
+    """Below this the matcher admits it does not know (fallback)."""
+    confirm_window: float = 0.12
+    """Runners-up within this distance of the best are offered in the confirmation too."""
+    min_coverage: float = 0.55
+    """Share of the question's topic words the answered entry must account for."""
+    fuzzy_token_cutoff: float = 84.0
+    """rapidfuzz ratio (0..100) at which an unknown word counts as a misheard known word."""
+    unknown_weight: float = 2.6
+    """Weight of a topic word the set never uses ("insurance"): high, so it lowers confidence."""
+    min_evidence: float = 2.0
+    """Weight of matched words needed to answer: one common word is not enough."""
+    min_confirm_evidence: float = 1.2
+    """Weight of matched words needed to offer a confirmation."""
+    credit_saturation: float = 3.0
+    """Uses of a word in an entry's question, phrasings and keywords that make it fully that entry's."""
+    phrasing_weight: float = 0.55
+    """Share of the score from the single closest phrasing; the rest is entry-wide coverage."""
+    max_alternatives: int = 3
+    """How many candidates a decision reports."""
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(item.name for item in fields(cls))
+
+    def with_overrides(self, overrides: dict[str, float]) -> MatcherConfig:
+        typed = {key: type(getattr(self, key))(value) for key, value in overrides.items()}
+        return replace(self, **typed)
+
+
+def default_answers_dir() -> Path:
+    """The answers set to use when none is named: $VOICEFAQ_ANSWERS, else the bundled one."""
+    configured = os.environ.get(ANSWERS_ENV)
+    if configured:
+        return Path(configured)
+    bundled = Path(__file__).resolve().parent.parent / "answers" / DEFAULT_SET
+    if bundled.is_dir():
+        return bundled
+    raise VoiceError(
+        f"no answers set found: pass --answers DIR or set {ANSWERS_ENV} to a folder holding "
+        "set.yaml (the repository ships answers/ms-physical-therapy)"
+    )

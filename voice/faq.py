@@ -1,0 +1,429 @@
+"""Loading and validating an answers set (a directory of YAML files).
+
+Pure apart from reading the files: returns typed, frozen data or raises
+AnswersFormatError listing every problem with its file and line. The format is
+documented in answers/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voice.errors import AnswersFormatError, Problem
+from voice.normalize import Normalizer
+
+SET_FILE = "set.yaml"
+MAX_FILE_BYTES = 2_000_000
+MIN_PHRASINGS = 6
+DEFAULT_ANSWER_WORDS = 50
+DEFAULT_DETAILS_WORDS = 150
+MAX_QUESTION_WORDS = 20
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+_Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One FAQ entry: what the assistant says and the ways people ask for it."""
+
+    id: str
+    question: str
+    """Canonical question, read aloud in "Did you mean ...?"."""
+    section: str
+    """The source section the answer comes from."""
+    answer: str
+    """Short spoken answer."""
+    details: str | None
+    """Read when the person asks for more; None when there is nothing more."""
+    phrasings: tuple[str, ...]
+    keywords: tuple[str, ...]
+    related: tuple[str, ...]
+    """Ids of entries offered as follow-ups."""
+    file: Path
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """A kind of emergency: the words that signal it and what to say at once."""
+
+    id: str
+    say: str
+    triggers: tuple[str, ...]
+    """Word groups joined by " + ", alternatives separated by "|"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    author: str
+    last_reviewed: str
+    sections: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSet:
+    """A validated answers set."""
+
+    id: str
+    title: str
+    language: str
+    directory: Path
+    source: Source
+    disclaimer: str
+    fallback: str
+    emergencies: tuple[Emergency, ...]
+    entries: tuple[Entry, ...]
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fillers: tuple[str, ...] = ()
+    matching: dict[str, float] = field(default_factory=dict)
+    """Overrides of the matcher's thresholds (see voice.config.MatcherConfig)."""
+
+    def entry(self, entry_id: str) -> Entry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
+
+    def normalizer(self) -> Normalizer:
+        return Normalizer(self.synonyms, self.fillers)
+
+
+class _Document:
+    """A parsed YAML file that remembers the line of every value."""
+
+    def __init__(self, file: Path, data: Any, lines: dict[_Path, int]) -> None:
+        self.file = file
+        self.data = data
+        self.lines = lines
+
+    def line(self, path: _Path) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def problem(self, path: _Path, message: str) -> Problem:
+        return Problem(self.file, self.line(path), message)
+
+
+def _plain(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list[Problem],
+           file: Path) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in mapping:
+                problems.append(Problem(file, key_node.start_mark.line + 1,
+                                        f"key '{key}' appears twice in the same mapping"))
+            mapping[key] = _plain(value_node, (*path, key), lines, problems, file)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, (*path, index), lines, problems, file)
+                for index, item in enumerate(node.value)]
+    return yaml.SafeLoader(" ").construct_object(node)  # typed scalar: str, int, float, ...
+
+
+def _read(file: Path, problems: list[Problem]) -> _Document | None:
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(Problem(file, 0, f"file is {size:,} bytes; the limit is "
+                                    f"{MAX_FILE_BYTES:,}. Split it into several entry files."))
+            return None
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(file, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                "save the file as UTF-8"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(file, 0, f"cannot read the file: {exc.strerror}"))
+        return None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(file, mark.line + 1 if mark else 0, f"not valid YAML: {reason}"))
+        return None
+    lines: dict[_Path, int] = {}
+    data = _plain(node, (), lines, problems, file) if node is not None else None
+    return _Document(file, data, lines)
+
+
+class _Checker:
+    """Collects problems while pulling typed values out of a document."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+    def text(self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str,
+             required: bool = True) -> str | None:
+        value = mapping.get(key)
+        if value is None:
+            if required:
+                self.problems.append(doc.problem(path, f"'{key}' is missing"))
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.problems.append(doc.problem((*path, key), f"'{key}' must be text"))
+            return None
+        value = " ".join(value.split())
+        if not value:
+            self.problems.append(doc.problem((*path, key), f"'{key}' is empty"))
+            return None
+        return value
+
+    def texts(self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str,
+              minimum: int = 0) -> tuple[str, ...]:
+        value = mapping.get(key, [])
+        if not isinstance(value, list):
+            self.problems.append(doc.problem((*path, key), f"'{key}' must be a list"))
+            return ()
+        out: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, (str, int, float)) or not str(item).strip():
+                self.problems.append(doc.problem((*path, key, index),
+                                                 f"'{key}' item {index + 1} must be non-empty text"))
+                continue
+            out.append(" ".join(str(item).split()))
+        if len(out) < minimum:
+            self.problems.append(doc.problem((*path, key),
+                                             f"'{key}' needs at least {minimum} items, has {len(out)}"))
+        return tuple(out)
+
+    def mapping(self, doc: _Document, value: Any, path: _Path, what: str) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        self.problems.append(doc.problem(path, f"{what} must be a mapping of keys to values"))
+        return {}
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+def _entry_files(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.glob("*.yaml") if path.name != SET_FILE)
+
+
+def _iter_entries(doc: _Document, check: _Checker) -> Iterator[tuple[_Path, dict[str, Any]]]:
+    data = check.mapping(doc, doc.data, (), "an entries file")
+    raw = data.get("entries")
+    if not isinstance(raw, list):
+        check.problems.append(doc.problem((), "needs a top-level 'entries:' list"))
+        return
+    for index, item in enumerate(raw):
+        path: _Path = ("entries", index)
+        yield path, check.mapping(doc, item, path, f"entry {index + 1}")
+
+
+def load_set(directory: str | Path) -> FaqSet:
+    """Load and validate the answers set in `directory`; raise AnswersFormatError if invalid."""
+    faq_set, problems = check_set(directory)
+    if problems or faq_set is None:
+        raise AnswersFormatError(problems)
+    return faq_set
+
+
+def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
+    """Validate the answers set in `directory`: the set (None if unusable) and its problems."""
+    directory = Path(directory)
+    problems: list[Problem] = []
+    set_path = directory / SET_FILE
+    if not directory.is_dir():
+        return None, [Problem(directory, 0, "no such directory; pass the folder that holds "
+                              f"{SET_FILE} (for example answers/ms-physical-therapy)")]
+    if not set_path.is_file():
+        return None, [Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} "
+                              "(see answers/README.md)")]
+    check = _Checker(problems)
+    set_doc = _read(set_path, problems)
+    if set_doc is None:
+        return None, problems
+    meta = check.mapping(set_doc, set_doc.data, (), SET_FILE)
+    source_raw = check.mapping(set_doc, meta.get("source", {}), ("source",), "'source'")
+    source = Source(
+        title=check.text(set_doc, source_raw, ("source",), "title") or "",
+        author=check.text(set_doc, source_raw, ("source",), "author") or "",
+        last_reviewed=check.text(set_doc, source_raw, ("source",), "last_reviewed") or "",
+        sections=check.texts(set_doc, source_raw, ("source",), "sections", minimum=1),
+    )
+    synonyms = _read_synonyms(set_doc, meta, check)
+    emergencies = _read_emergencies(set_doc, meta, check)
+    matching = _read_matching(set_doc, meta, check)
+    limits = check.mapping(set_doc, meta.get("limits", {}), ("limits",), "'limits'")
+    answer_words = int(limits.get("answer_words", DEFAULT_ANSWER_WORDS))
+    details_words = int(limits.get("details_words", DEFAULT_DETAILS_WORDS))
+
+    files = _entry_files(directory)
+    if not files:
+        problems.append(Problem(directory, 0, "no entry files; add entries.yaml with an "
+                                "'entries:' list (see answers/README.md)"))
+    entries: list[Entry] = []
+    for file in files:
+        doc = _read(file, problems)
+        if doc is None:
+            continue
+        for path, raw in _iter_entries(doc, check):
+            entry = _read_entry(doc, path, raw, check, source.sections, answer_words, details_words)
+            if entry is not None:
+                entries.append(entry)
+
+    normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"))
+    _check_across_entries(entries, normalizer, problems)
+    set_id = check.text(set_doc, meta, (), "id")
+    if set_id is not None and not _ID.match(set_id):
+        problems.append(set_doc.problem(("id",), f"set id '{set_id}' must be lowercase words "
+                                        "joined by hyphens"))
+    faq_set = FaqSet(
+        id=set_id or directory.name,
+        title=check.text(set_doc, meta, (), "title") or "",
+        language=check.text(set_doc, meta, (), "language", required=False) or "en",
+        directory=directory,
+        source=source,
+        disclaimer=check.text(set_doc, meta, (), "disclaimer") or "",
+        fallback=check.text(set_doc, meta, (), "fallback") or "",
+        emergencies=emergencies,
+        entries=tuple(entries),
+        synonyms=synonyms,
+        fillers=check.texts(set_doc, meta, (), "fillers"),
+        matching=matching,
+    )
+    return faq_set, problems
+
+
+def _read_synonyms(doc: _Document, meta: dict[str, Any], check: _Checker) -> dict[str, tuple[str, ...]]:
+    raw = check.mapping(doc, meta.get("synonyms", {}), ("synonyms",), "'synonyms'")
+    synonyms: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for canonical in raw:
+        variants = check.texts(doc, raw, ("synonyms",), canonical, minimum=1)
+        for variant in variants:
+            key = variant.lower()
+            if key in owner and owner[key] != canonical:
+                check.problems.append(doc.problem(("synonyms", canonical), f"'{variant}' is listed "
+                                                  f"under both '{owner[key]}' and '{canonical}'"))
+            owner[key] = canonical
+        synonyms[canonical] = variants
+    return synonyms
+
+
+def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> tuple[Emergency, ...]:
+    raw = meta.get("emergencies")
+    if not isinstance(raw, list) or not raw:
+        check.problems.append(doc.problem(("emergencies",), "'emergencies' must list at least one "
+                                          "emergency with an id, what to say, and its triggers"))
+        return ()
+    emergencies: list[Emergency] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        path: _Path = ("emergencies", index)
+        mapping = check.mapping(doc, item, path, f"emergency {index + 1}")
+        emergency_id = check.text(doc, mapping, path, "id")
+        say = check.text(doc, mapping, path, "say")
+        triggers = check.texts(doc, mapping, path, "triggers", minimum=1)
+        for number, trigger in enumerate(triggers):
+            if any(not alternative.strip() for group in trigger.split("+")
+                   for alternative in group.split("|")):
+                check.problems.append(doc.problem((*path, "triggers", number),
+                                                  f"trigger '{trigger}' has an empty alternative"))
+        if emergency_id in seen:
+            check.problems.append(doc.problem((*path, "id"), f"emergency id '{emergency_id}' is used twice"))
+        if emergency_id and say and triggers:
+            seen.add(emergency_id)
+            emergencies.append(Emergency(emergency_id, say, triggers))
+    return tuple(emergencies)
+
+
+def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dict[str, float]:
+    from voice.config import MatcherConfig
+
+    raw = check.mapping(doc, meta.get("matching", {}), ("matching",), "'matching'")
+    known = MatcherConfig.field_names()
+    matching: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in known:
+            check.problems.append(doc.problem(("matching", key), f"unknown matching setting '{key}'; "
+                                              f"known: {', '.join(sorted(known))}"))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            check.problems.append(doc.problem(("matching", key), f"'{key}' must be a number"))
+        else:
+            matching[key] = float(value)
+    return matching
+
+
+def _read_entry(doc: _Document, path: _Path, raw: dict[str, Any], check: _Checker,
+                sections: tuple[str, ...], answer_words: int, details_words: int) -> Entry | None:
+    before = len(check.problems)
+    entry_id = check.text(doc, raw, path, "id")
+    if entry_id is not None and not _ID.match(entry_id):
+        check.problems.append(doc.problem((*path, "id"), f"id '{entry_id}' must be lowercase words "
+                                          "joined by hyphens, like 'blood-clots'"))
+    label = f"entry '{entry_id}'" if entry_id else "this entry"
+    question = check.text(doc, raw, path, "question")
+    section = check.text(doc, raw, path, "section")
+    answer = check.text(doc, raw, path, "answer")
+    details = check.text(doc, raw, path, "details", required=False)
+    phrasings = check.texts(doc, raw, path, "phrasings", minimum=MIN_PHRASINGS)
+    keywords = check.texts(doc, raw, path, "keywords", minimum=1)
+    related = check.texts(doc, raw, path, "related")
+    unknown = sorted(set(raw) - {"id", "question", "section", "answer", "details", "phrasings",
+                                 "keywords", "related"})
+    if unknown:
+        check.problems.append(doc.problem(path, f"{label} has unknown keys: {', '.join(unknown)}"))
+    if section is not None and sections and section not in sections:
+        check.problems.append(doc.problem((*path, "section"), f"{label}: section '{section}' is not "
+                                          "one of the source sections listed in set.yaml"))
+    if question is not None and _word_count(question) > MAX_QUESTION_WORDS:
+        check.problems.append(doc.problem((*path, "question"), f"{label}: question has "
+                                          f"{_word_count(question)} words; keep it under "
+                                          f"{MAX_QUESTION_WORDS} so it can be read in a confirmation"))
+    if answer is not None and _word_count(answer) > answer_words:
+        check.problems.append(doc.problem((*path, "answer"), f"{label}: answer has "
+                                          f"{_word_count(answer)} words, too long to speak; keep it "
+                                          f"to {answer_words} and move the rest to 'details'"))
+    if details is not None and _word_count(details) > details_words:
+        check.problems.append(doc.problem((*path, "details"), f"{label}: details have "
+                                          f"{_word_count(details)} words; the limit is {details_words}"))
+    if len(check.problems) > before or None in (entry_id, question, section, answer):
+        return None
+    assert entry_id and question and section and answer
+    return Entry(entry_id, question, section, answer, details, phrasings, keywords, related,
+                 doc.file, doc.line(path))
+
+
+def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems: list[Problem]) -> None:
+    by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in by_id:
+            first = by_id[entry.id]
+            problems.append(Problem(entry.file, entry.line, f"duplicate id '{entry.id}' (first used at "
+                                    f"{first.file}:{first.line})"))
+        else:
+            by_id[entry.id] = entry
+    phrasing_owner: dict[tuple[str, ...], Entry] = {}
+    for entry in entries:
+        for related in entry.related:
+            if related not in by_id:
+                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': related id "
+                                        f"'{related}' is not an entry in this set"))
+            elif related == entry.id:
+                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}' lists itself "
+                                        "as related"))
+        for phrasing in (entry.question, *entry.phrasings):
+            key = normalizer.tokens(phrasing)
+            owner = phrasing_owner.get(key)
+            if owner is not None and owner.id != entry.id:
+                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': phrasing "
+                                        f"'{phrasing}' is also a phrasing of '{owner.id}' "
+                                        f"({owner.file}:{owner.line}); keep it in one entry"))
+            phrasing_owner.setdefault(key, entry)

@@ -1,0 +1,307 @@
+"""Choosing the FAQ entry a question asks for, or admitting that none fits.
+
+Pure: text in, Match out. An entry's score mixes two views of the question's topic
+words, each weighted by how rare the word is in the set (inverse document
+frequency, learned from the set itself, so "rollator" outweighs "exercise"):
+the closest single phrasing (weighted F1 of shared words) and how much of the
+question the entry as a whole accounts for. Words the set never uses count against
+confidence, so "does insurance cover physio" is not answered as a physio question.
+Misheard words are mapped to known ones with rapidfuzz and Metaphone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jellyfish
+from rapidfuzz import fuzz, process
+
+from voice.config import MatcherConfig
+from voice.emergency import EmergencyDetector
+from voice.faq import Emergency, Entry, FaqSet
+from voice.normalize import Normalizer
+
+_FUZZY_MIN_LENGTH = 4
+_PHONETIC_SIMILARITY = 0.9
+_PHONETIC_MIN_RATIO = 60.0  # Metaphone alone is too lossy; ask for some spelling overlap too
+_NOISE_LENGTH = 2  # unknown words this short are recognition debris ("s", "uh"), not topics
+_ANSWER_CREDIT = 0.5  # a word in the answer text says less about what people ask than a phrasing
+_DETAILS_CREDIT = 0.25
+
+
+class Decision(StrEnum):
+    ANSWER = "answer"
+    """Confident: speak the entry's answer."""
+    CONFIRM = "confirm"
+    """Unsure between candidates, or middling: ask "Did you mean ...?"."""
+    FALLBACK = "fallback"
+    """Does not know: say what it can answer."""
+    EMERGENCY = "emergency"
+    """A person signalling an emergency: speak the emergency text at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry_id: str
+    question: str
+    score: float
+    """0..1; higher is a closer match."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's decision about one question."""
+
+    input: str
+    decision: Decision
+    say: str
+    """What the assistant speaks: the answer, the confirmation question, the fallback or
+    the emergency text."""
+    entry: Entry | None
+    """The answered entry; None unless the decision is ANSWER."""
+    score: float
+    """Score of the best candidate, 0..1 (1.0 for an emergency)."""
+    alternatives: tuple[Candidate, ...]
+    """Best candidates first; for CONFIRM, the ones offered come first."""
+    offered: tuple[Candidate, ...] = ()
+    """The candidates named in a confirmation question."""
+    emergency: Emergency | None = None
+    match_ms: float = 0.0
+    """Milliseconds spent deciding."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape shared by `voicefaq ask --json` and the HTTP API."""
+        return {
+            "input": self.input,
+            "decision": self.decision.value,
+            "entry_id": self.entry.id if self.entry else None,
+            "question": self.entry.question if self.entry else None,
+            "answer": self.say,
+            "details": self.entry.details if self.entry else None,
+            "score": round(self.score, 4),
+            "alternatives": [
+                {"entry_id": c.entry_id, "question": c.question, "score": c.score}
+                for c in self.alternatives
+            ],
+            "offered": [c.entry_id for c in self.offered],
+            "emergency": self.emergency.id if self.emergency else None,
+            "timings_ms": {"match_ms": round(self.match_ms, 3)},
+        }
+
+    def __post_init__(self) -> None:
+        if (self.decision is Decision.ANSWER) != (self.entry is not None):
+            raise ValueError("an entry is given exactly when the decision is ANSWER")
+        if (self.decision is Decision.EMERGENCY) != (self.emergency is not None):
+            raise ValueError("an emergency is given exactly when the decision is EMERGENCY")
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    entry_index: int
+    tokens: frozenset[str]
+    weight: float
+    """Sum of the weights of its tokens."""
+
+
+def confirmation_text(offered: Sequence[Candidate]) -> str:
+    """The spoken "Did you mean A, or B?"."""
+    questions = [candidate.question.rstrip("?. ") for candidate in offered]
+    if len(questions) == 1:
+        return f"Did you mean: {questions[0]}?"
+    return "Did you mean: " + "? Or: ".join(questions) + "?"
+
+
+class Matcher:
+    """Matches questions against one answers set. Build once; match many times."""
+
+    def __init__(self, faq_set: FaqSet, config: MatcherConfig | None = None) -> None:
+        self.faq_set = faq_set
+        self.config = (config or MatcherConfig()).with_overrides(faq_set.matching)
+        self.normalizer = faq_set.normalizer()
+        self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer)
+        self._entries = faq_set.entries
+        self._index = _Index(faq_set.entries, self.normalizer, self.config.credit_saturation)
+
+    def _resolve(self, analysed: Sequence[tuple[str, str]]) -> dict[str, float]:
+        """The question's topic words as known tokens with weights.
+
+        A word the set does not know is first tried joined to the next word ("row
+        later" -> rollator), then alone, against the set's words by spelling and by
+        sound; if nothing is close it keeps a high weight, which lowers confidence.
+        """
+        index = self._index
+        function_words = self.normalizer.function_words
+        weights: dict[str, float] = {}
+
+        def add(token: str, weight: float) -> None:
+            weights[token] = max(weights.get(token, 0.0), weight)
+
+        position = 0
+        while position < len(analysed):
+            surface, token = analysed[position]
+            position += 1
+            if token in index.idf:
+                if token not in function_words:
+                    add(token, index.idf[token])
+                continue
+            if position < len(analysed):
+                known, similarity = index.nearest(surface + analysed[position][0], self.config)
+                if known:
+                    add(known, index.idf[known] * similarity)
+                    position += 1
+                    continue
+            if token in function_words:
+                continue
+            known, similarity = index.nearest(surface, self.config)
+            if known:
+                add(known, index.idf[known] * similarity)
+            elif len(token) > _NOISE_LENGTH:
+                add(token, self.config.unknown_weight)
+        return weights
+
+    def rank(self, text: str) -> list[_Scored]:
+        """Every entry sharing a word with `text`, best first."""
+        return self._rank(self._resolve(self.normalizer.analyse(text)))
+
+    def _rank(self, weights: dict[str, float]) -> list[_Scored]:
+        index = self._index
+        total = sum(weights.values())
+        if total <= 0:
+            return []
+        matched: dict[int, float] = defaultdict(float)
+        matched_idf: dict[int, float] = defaultdict(float)
+        for token, weight in weights.items():
+            for number in index.phrasings_with.get(token, ()):
+                matched[number] += weight
+                matched_idf[number] += index.idf[token]
+        closest: dict[int, float] = defaultdict(float)
+        for number, weight in matched.items():
+            phrasing = index.phrasings[number]
+            precision = weight / total
+            recall = matched_idf[number] / phrasing.weight
+            f1 = 2 * precision * recall / (precision + recall)
+            closest[phrasing.entry_index] = max(closest[phrasing.entry_index], f1)
+        share = self.config.phrasing_weight
+        ranked = []
+        for entry_index, f1 in closest.items():
+            credit = index.credit[entry_index]
+            evidence = sum(weight * credit.get(token, 0.0) for token, weight in weights.items())
+            coverage = evidence / total
+            ranked.append(_Scored(share * f1 + (1 - share) * coverage, coverage, evidence, entry_index))
+        ranked.sort(key=lambda scored: scored.score, reverse=True)
+        return ranked
+
+    def match(self, text: str) -> Match:
+        """Decide what to do with one question (already checked to be usable text)."""
+        started = time.perf_counter()
+        analysed = self.normalizer.analyse(text)
+        emergency = self._emergencies.detect([token for _, token in analysed])
+        if emergency is not None:
+            return Match(text, Decision.EMERGENCY, emergency.say, None, 1.0, (),
+                         emergency=emergency, match_ms=_since(started))
+        return self.decide(text, self._rank(self._resolve(analysed)), started)
+
+    def decide(self, text: str, ranked: Sequence[_Scored], started: float | None = None) -> Match:
+        """Turn ranked candidates into a decision using the configured thresholds."""
+        config = self.config
+        elapsed = _since(started) if started is not None else 0.0
+        alternatives = tuple(
+            Candidate(self._entries[s.entry_index].id, self._entries[s.entry_index].question,
+                      round(s.score, 4))
+            for s in ranked[: config.max_alternatives]
+        )
+        best = ranked[0] if ranked else _Scored(0.0, 0.0, 0.0, -1)
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if (best.score >= config.answer_threshold and best.score - runner_up >= config.answer_margin
+                and best.coverage >= config.min_coverage and best.evidence >= config.min_evidence):
+            entry = self._entries[best.entry_index]
+            return Match(text, Decision.ANSWER, entry.answer, entry, best.score, alternatives,
+                         match_ms=elapsed)
+        if best.score >= config.confirm_threshold and best.evidence >= config.min_confirm_evidence:
+            offered = tuple(c for c in alternatives[:2] if best.score - c.score <= config.confirm_window)
+            return Match(text, Decision.CONFIRM, confirmation_text(offered), None, best.score,
+                         alternatives, offered=offered, match_ms=elapsed)
+        return Match(text, Decision.FALLBACK, self.faq_set.fallback, None, best.score, alternatives,
+                     match_ms=elapsed)
+
+    def emergency(self, text: str) -> Emergency | None:
+        """The emergency `text` signals, if any."""
+        return self._emergencies.detect(self.normalizer.tokens(text))
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float
+    coverage: float
+    """Share of the question's weight the entry accounts for."""
+    evidence: float
+    """Absolute weight of the question's words the entry accounts for."""
+    entry_index: int
+
+
+class _Index:
+    """What the matcher knows about a set's words, built once."""
+
+    def __init__(self, entries: Sequence[Entry], normalizer: Normalizer, saturation: float) -> None:
+        analyse = normalizer.analyse
+        function_words = normalizer.function_words
+        counts: list[dict[str, float]] = []
+        phrasing_tokens: list[tuple[int, frozenset[str]]] = []
+        self.surface: dict[str, str] = {}
+        """Every word the set uses, as written, to its token."""
+        for entry_index, entry in enumerate(entries):
+            count: dict[str, float] = defaultdict(float)
+            texts = [(text, 1.0, True) for text in (entry.question, *entry.phrasings, *entry.keywords)]
+            texts += [(entry.answer, _ANSWER_CREDIT, False)]
+            texts += [(entry.details, _DETAILS_CREDIT, False)] if entry.details else []
+            for text, amount, is_phrasing in texts:
+                pairs = [(w, t) for w, t in analyse(text) if t not in function_words]
+                for word, token in pairs:
+                    self.surface.setdefault(word, token)
+                tokens = frozenset(token for _, token in pairs)
+                for token in tokens:
+                    count[token] += amount
+                if is_phrasing and tokens:
+                    phrasing_tokens.append((entry_index, tokens))
+            counts.append(count)
+        self.credit = [{token: min(1.0, n / saturation) for token, n in count.items()} for count in counts]
+        """How strongly each entry stands for each word, 0..1: saturates with repeated use."""
+        soft_frequency: dict[str, float] = defaultdict(float)
+        for credit in self.credit:
+            for token, amount in credit.items():
+                soft_frequency[token] += amount
+        self.idf = {token: math.log(1 + len(entries) / max(1.0, df)) for token, df in soft_frequency.items()}
+        self.phrasings = [_Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
+                          for entry_index, tokens in phrasing_tokens]
+        self.phrasings_with: dict[str, list[int]] = defaultdict(list)
+        for number, phrasing in enumerate(self.phrasings):
+            for token in phrasing.tokens:
+                self.phrasings_with[token].append(number)
+        self._spellings = [word for word in self.surface if len(word) >= _FUZZY_MIN_LENGTH]
+        self._sounds: dict[str, str] = {}
+        for word in self._spellings:
+            self._sounds.setdefault(jellyfish.metaphone(word), word)
+
+    def nearest(self, heard: str, config: MatcherConfig) -> tuple[str | None, float]:
+        """The set's token that `heard` is probably a misrecognition of, and how sure (0..1)."""
+        if heard in self.surface:
+            return self.surface[heard], 1.0
+        if len(heard) < _FUZZY_MIN_LENGTH:
+            return None, 0.0
+        found = process.extractOne(heard, self._spellings, scorer=fuzz.ratio,
+                                   score_cutoff=config.fuzzy_token_cutoff)
+        if found is not None:
+            return self.surface[found[0]], found[1] / 100
+        sounds_like = self._sounds.get(jellyfish.metaphone(heard))
+        if sounds_like is not None and fuzz.ratio(heard, sounds_like) >= _PHONETIC_MIN_RATIO:
+            return self.surface[sounds_like], _PHONETIC_SIMILARITY
+        return None, 0.0
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
