@@ -21,9 +21,10 @@ from voice.faq import load_set
 from voice.matcher import Matcher
 
 INDEX_GRID = {
-    "credit_saturation": [2.0, 3.0, 4.0],
-    "unknown_weight": [2.2, 2.6, 3.0, 3.4],
-    "phrasing_weight": [0.4, 0.55, 0.7],
+    "credit_saturation": [2.0, 3.0],
+    "unknown_weight": [0.6, 0.7, 0.8],
+    "phrasing_weight": [0.55, 0.7, 0.85],
+    "wording_weight": [0.0, 0.1, 0.2],
 }
 DECISION_GRID = {
     "answer_threshold": [0.5, 0.55, 0.6, 0.65, 0.7],
@@ -31,8 +32,8 @@ DECISION_GRID = {
     "confirm_threshold": [0.25, 0.3, 0.35, 0.4],
     "confirm_window": [0.12, 0.2, 0.3],
     "min_coverage": [0.5, 0.6, 0.7],
-    "min_evidence": [1.5, 2.0, 2.5],
-    "min_confirm_evidence": [0.8, 1.2],
+    "min_evidence": [0.3, 0.4, 0.55],
+    "min_confirm_evidence": [0.22, 0.32],
 }
 
 

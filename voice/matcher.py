@@ -28,7 +28,12 @@ from voice.normalize import Normalizer
 
 _FUZZY_MIN_LENGTH = 4
 _PHONETIC_SIMILARITY = 0.9
-_PHONETIC_MIN_RATIO = 60.0  # Metaphone alone is too lossy; ask for some spelling overlap too
+_PHONETIC_MIN_RATIO = 60.0  # spelling likeness a sound match also needs
+_PHONETIC_CODE_RATIO = 80.0  # Metaphone codes this alike count as the same sound
+_PHONETIC_MIN_LENGTH = 6  # shorter words have too many sound-alikes ("park", "pack")
+_PHONETIC_MIN_CODE = 3
+_PHONETIC_FUZZY_CODE = 4
+_SWALLOW_MIN_SIMILARITY = 0.88
 _NOISE_LENGTH = 2  # unknown words this short are recognition debris ("s", "uh"), not topics
 _ANSWER_CREDIT = 0.5  # a word in the answer text says less about what people ask than a phrasing
 _DETAILS_CREDIT = 0.25
@@ -130,45 +135,49 @@ class Matcher:
     def _resolve(self, analysed: Sequence[tuple[str, str]]) -> dict[str, float]:
         """The question's topic words as known tokens with weights.
 
-        A word the set does not know is first tried joined to the next word ("row
-        later" -> rollator), then alone, against the set's words by spelling and by
-        sound; if nothing is close it keeps a high weight, which lowers confidence.
+        A topic word the set does not know is tried, by spelling and by sound, joined
+        with its neighbours ("row later" -> rollator, "osteo pro sis" -> osteoporosis)
+        and alone; if nothing is close it keeps a high weight, which lowers confidence.
         """
         index = self._index
         function_words = self.normalizer.function_words
+        surfaces = [surface for surface, _ in analysed]
         weights: dict[str, float] = {}
-
-        def add(token: str, weight: float) -> None:
-            weights[token] = max(weights.get(token, 0.0), weight)
-
-        position = 0
-        while position < len(analysed):
-            surface, token = analysed[position]
-            position += 1
-            if token in index.idf:
-                if token not in function_words:
-                    add(token, index.idf[token])
+        consumed: set[int] = set()
+        for position, (surface, token) in enumerate(analysed):
+            if position in consumed or token in function_words or token in index.idf:
                 continue
-            if position < len(analysed):
-                known, similarity = index.nearest(surface + analysed[position][0], self.config)
-                if known:
-                    add(known, index.idf[known] * similarity)
-                    position += 1
+            best: tuple[str | None, float, range] = (None, 0.0, range(0))
+            for span in _spans_around(position, len(analysed)):
+                if consumed.intersection(span):
                     continue
-            if token in function_words:
-                continue
-            known, similarity = index.nearest(surface, self.config)
-            if known:
-                add(known, index.idf[known] * similarity)
+                # Swallowing a word the set knows ("physio tryst") needs a close spelling.
+                swallows_known = any(analysed[i][1] in index.idf and analysed[i][1] not in function_words
+                                     for i in span)
+                known, similarity = index.nearest("".join(surfaces[i] for i in span), self.config,
+                                                  by_sound=not swallows_known)
+                if swallows_known and similarity < _SWALLOW_MIN_SIMILARITY:
+                    continue
+                if known and similarity > best[1]:
+                    best = (known, similarity, span)
+            known, similarity, span = best
+            if known is not None:
+                consumed.update(span)
+                weights[known] = max(weights.get(known, 0.0), index.idf[known] * similarity)
             elif len(token) > _NOISE_LENGTH:
-                add(token, self.config.unknown_weight)
+                consumed.add(position)
+                weights[token] = max(weights.get(token, 0.0), self.config.unknown_weight * index.max_idf)
+        for position, (_, token) in enumerate(analysed):
+            if position not in consumed and token in index.idf and token not in function_words:
+                weights[token] = max(weights.get(token, 0.0), index.idf[token])
         return weights
 
     def rank(self, text: str) -> list[_Scored]:
         """Every entry sharing a word with `text`, best first."""
-        return self._rank(self._resolve(self.normalizer.analyse(text)))
+        analysed = self.normalizer.analyse(text)
+        return self._rank(analysed, self._resolve(analysed))
 
-    def _rank(self, weights: dict[str, float]) -> list[_Scored]:
+    def _rank(self, analysed: Sequence[tuple[str, str]], weights: dict[str, float]) -> list[_Scored]:
         index = self._index
         total = sum(weights.values())
         if total <= 0:
@@ -186,13 +195,24 @@ class Matcher:
             recall = matched_idf[number] / phrasing.weight
             f1 = 2 * precision * recall / (precision + recall)
             closest[phrasing.entry_index] = max(closest[phrasing.entry_index], f1)
-        share = self.config.phrasing_weight
+        # Whole-phrasing likeness, function words included, separates entries that share
+        # the same topic words ("how will exercise help me" is one entry's own question).
+        wording: dict[int, float] = defaultdict(float)
+        spoken = " ".join(token for _, token in analysed)
+        for _, likeness, number in process.extract(spoken, index.wordings, scorer=fuzz.ratio, limit=None):
+            entry_index = index.phrasings[number].entry_index
+            if entry_index in closest:
+                wording[entry_index] = max(wording[entry_index], likeness / 100)
+        config = self.config
         ranked = []
         for entry_index, f1 in closest.items():
             credit = index.credit[entry_index]
             evidence = sum(weight * credit.get(token, 0.0) for token, weight in weights.items())
             coverage = evidence / total
-            ranked.append(_Scored(share * f1 + (1 - share) * coverage, coverage, evidence, entry_index))
+            evidence /= index.max_idf
+            topical = config.phrasing_weight * f1 + (1 - config.phrasing_weight) * coverage
+            score = (1 - config.wording_weight) * topical + config.wording_weight * wording[entry_index]
+            ranked.append(_Scored(score, coverage, evidence, entry_index))
         ranked.sort(key=lambda scored: scored.score, reverse=True)
         return ranked
 
@@ -204,7 +224,7 @@ class Matcher:
         if emergency is not None:
             return Match(text, Decision.EMERGENCY, emergency.say, None, 1.0, (),
                          emergency=emergency, match_ms=_since(started))
-        return self.decide(text, self._rank(self._resolve(analysed)), started)
+        return self.decide(text, self._rank(analysed, self._resolve(analysed)), started)
 
     def decide(self, text: str, ranked: Sequence[_Scored], started: float | None = None) -> Match:
         """Turn ranked candidates into a decision using the configured thresholds."""
@@ -240,7 +260,8 @@ class _Scored:
     coverage: float
     """Share of the question's weight the entry accounts for."""
     evidence: float
-    """Absolute weight of the question's words the entry accounts for."""
+    """Weight of the question's words the entry accounts for, in units of the weight of a
+    word that only one entry uses (so thresholds suit sets of any size)."""
     entry_index: int
 
 
@@ -252,6 +273,8 @@ class _Index:
         function_words = normalizer.function_words
         counts: list[dict[str, float]] = []
         phrasing_tokens: list[tuple[int, frozenset[str]]] = []
+        self.wordings: list[str] = []
+        """Each phrasing's full token string, aligned with self.phrasings."""
         self.surface: dict[str, str] = {}
         """Every word the set uses, as written, to its token."""
         for entry_index, entry in enumerate(entries):
@@ -260,7 +283,8 @@ class _Index:
             texts += [(entry.answer, _ANSWER_CREDIT, False)]
             texts += [(entry.details, _DETAILS_CREDIT, False)] if entry.details else []
             for text, amount, is_phrasing in texts:
-                pairs = [(w, t) for w, t in analyse(text) if t not in function_words]
+                analysed = analyse(text)
+                pairs = [(w, t) for w, t in analysed if t not in function_words]
                 for word, token in pairs:
                     self.surface.setdefault(word, token)
                 tokens = frozenset(token for _, token in pairs)
@@ -268,6 +292,7 @@ class _Index:
                     count[token] += amount
                 if is_phrasing and tokens:
                     phrasing_tokens.append((entry_index, tokens))
+                    self.wordings.append(" ".join(token for _, token in analysed))
             counts.append(count)
         self.credit = [{token: min(1.0, n / saturation) for token, n in count.items()} for count in counts]
         """How strongly each entry stands for each word, 0..1: saturates with repeated use."""
@@ -276,6 +301,8 @@ class _Index:
             for token, amount in credit.items():
                 soft_frequency[token] += amount
         self.idf = {token: math.log(1 + len(entries) / max(1.0, df)) for token, df in soft_frequency.items()}
+        self.max_idf = math.log(1 + len(entries))
+        """The weight of a word only one entry uses: the unit of evidence."""
         self.phrasings = [_Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
                           for entry_index, tokens in phrasing_tokens]
         self.phrasings_with: dict[str, list[int]] = defaultdict(list)
@@ -283,11 +310,12 @@ class _Index:
             for token in phrasing.tokens:
                 self.phrasings_with[token].append(number)
         self._spellings = [word for word in self.surface if len(word) >= _FUZZY_MIN_LENGTH]
-        self._sounds: dict[str, str] = {}
+        self._sounds: dict[str, list[str]] = defaultdict(list)
         for word in self._spellings:
-            self._sounds.setdefault(jellyfish.metaphone(word), word)
+            self._sounds[jellyfish.metaphone(word)].append(word)
+        self._sound_codes = list(self._sounds)
 
-    def nearest(self, heard: str, config: MatcherConfig) -> tuple[str | None, float]:
+    def nearest(self, heard: str, config: MatcherConfig, by_sound: bool = True) -> tuple[str | None, float]:
         """The set's token that `heard` is probably a misrecognition of, and how sure (0..1)."""
         if heard in self.surface:
             return self.surface[heard], 1.0
@@ -297,10 +325,34 @@ class _Index:
                                    score_cutoff=config.fuzzy_token_cutoff)
         if found is not None:
             return self.surface[found[0]], found[1] / 100
-        sounds_like = self._sounds.get(jellyfish.metaphone(heard))
-        if sounds_like is not None and fuzz.ratio(heard, sounds_like) >= _PHONETIC_MIN_RATIO:
-            return self.surface[sounds_like], _PHONETIC_SIMILARITY
+        code = jellyfish.metaphone(heard)
+        if not by_sound or len(heard) < _PHONETIC_MIN_LENGTH or len(code) < _PHONETIC_MIN_CODE:
+            return None, 0.0
+        # Short codes must agree exactly; longer ones may differ a little.
+        cutoff = _PHONETIC_CODE_RATIO if len(code) >= _PHONETIC_FUZZY_CODE else 100.0
+        # By sound: Metaphone codes that (nearly) agree, and some spelling in common,
+        # since a code alone is too lossy ("permit" sounds like "paramedic").
+        best_word, best_likeness = None, 0.0
+        for similar_code, code_likeness, _ in process.extract(code, self._sound_codes, scorer=fuzz.ratio,
+                                                              score_cutoff=cutoff, limit=5):
+            for word in self._sounds[similar_code]:
+                spelling = fuzz.ratio(heard, word)
+                likeness = (code_likeness + spelling) / 200
+                if spelling >= _PHONETIC_MIN_RATIO and likeness > best_likeness:
+                    best_word, best_likeness = word, likeness
+        if best_word is not None:
+            return self.surface[best_word], _PHONETIC_SIMILARITY * best_likeness
         return None, 0.0
+
+
+def _spans_around(position: int, length: int) -> list[range]:
+    """Word spans containing `position` to try as one misheard word, the word alone first."""
+    spans = [range(position, position + 1)]
+    for size in (2, 3):
+        for start in range(position - size + 1, position + 1):
+            if start >= 0 and start + size <= length:
+                spans.append(range(start, start + size))
+    return spans
 
 
 def _since(started: float) -> float:

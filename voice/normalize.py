@@ -66,12 +66,13 @@ ENGLISH_FUNCTION_WORDS = frozenset(
     as is are was were be been being am do does did doing have has had having will
     would shall should can could may might must i me my mine myself you your yours we
     us our they them their he him his she her it its this that these those there here
-    what which who whom whose when where why how yes any some all each every
-    other such than too very also then there once more most much many lot lots
+    what who whom whose why how yes any some all each every
+    other such than too very also then there once more most lot lots
     get got getting go going goes went come thing things something anything way
-    know think want need say said tell ask give make let help
-    one someone anyone people person good bad better best kind sort maybe even
-    now just really quite bit little lot whether because while should""".split()
+    know want need say said tell ask give make let help
+    one someone anyone people person good bad better kind sort maybe even
+    now just really quite bit little lot whether because while should
+    problem problems trouble troubles issue issues difficulty difficulties stuff""".split()
 )
 
 

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SET_YAML, write_set
+from voice.faq import load_set
+from voice.matcher import Decision, Matcher
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    return Matcher(load_set(write_set(tmp_path_factory.mktemp("tiny") / "set")))
+
+
+@pytest.mark.parametrize(
+    ("text", "decision", "entry_id"),
+    [
+        ("should I use a walker?", Decision.ANSWER, "walker"),
+        ("um do I need a rollator", Decision.ANSWER, "walker"),
+        ("is my physio the same thing as a physiatrist", Decision.ANSWER, "physiatrist"),
+        ("is exercise good for my fatigue", Decision.ANSWER, "fatigue"),
+        ("my legs are so stiff", Decision.ANSWER, "spasticity"),
+        ("what is a row later", Decision.ANSWER, "walker"),  # misheard "rollator"
+        ("what's a fizz iatrist", Decision.ANSWER, "physiatrist"),  # misheard "physiatrist"
+        ("where do I park my car", Decision.FALLBACK, None),
+        ("what's the weather like", Decision.FALLBACK, None),
+        ("how much does a walker cost at the pharmacy", Decision.CONFIRM, None),
+        ("I fell and I can't get up", Decision.EMERGENCY, None),
+        ("my chest hurts, should I use my walker", Decision.EMERGENCY, None),
+    ],
+)
+def test_decisions(matcher: Matcher, text: str, decision: Decision, entry_id: str | None) -> None:
+    match = matcher.match(text)
+    assert match.decision is decision, match.alternatives
+    assert (match.entry.id if match.entry else None) == entry_id
+
+
+def test_rare_words_outweigh_common_ones(matcher: Matcher) -> None:
+    # "therapist" is in several entries' words, "physiatrist" in one: the rare word decides.
+    match = matcher.match("can my therapist tell me about the physiatrist")
+    assert match.alternatives[0].entry_id == "physiatrist"
+
+
+def test_close_candidates_are_confirmed_not_guessed(matcher: Matcher) -> None:
+    match = matcher.match("walker or a cane")
+    assert match.decision is Decision.CONFIRM
+    assert {c.entry_id for c in match.offered} == {"walker", "cane"}
+    assert match.say.startswith("Did you mean: ") and " Or: " in match.say
+
+
+def test_emergency_speaks_the_sets_text_and_never_an_answer(matcher: Matcher) -> None:
+    match = matcher.match("I've fallen and can't get up, is a rollator right for me")
+    assert match.decision is Decision.EMERGENCY
+    assert match.say == "Call 911 now."
+    assert match.entry is None and match.emergency is not None and match.emergency.id == "fall"
+
+
+def test_fallback_says_the_sets_fallback(matcher: Matcher) -> None:
+    match = matcher.match("is there wifi here")
+    assert match.decision is Decision.FALLBACK
+    assert match.say == SET_YAML["fallback"]
+
+
+def test_alternatives_are_ranked_and_bounded(matcher: Matcher) -> None:
+    match = matcher.match("exercise for stiff tired legs")
+    scores = [c.score for c in match.alternatives]
+    assert scores == sorted(scores, reverse=True)
+    assert 1 <= len(scores) <= matcher.config.max_alternatives
+    assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+def test_json_shape(matcher: Matcher) -> None:
+    result = matcher.match("do I need a walker").to_dict()
+    assert set(result) >= {"input", "decision", "entry_id", "question", "answer", "details", "score",
+                           "alternatives", "timings_ms"}
+    assert result["decision"] == "answer"
+    assert result["entry_id"] == "walker"
+    assert result["question"] == "Should I use a walker?"
+    assert result["details"] == "A four-wheeled rollator walker is one option."
+    assert result["alternatives"][0] == {"entry_id": "walker", "question": "Should I use a walker?",
+                                         "score": result["alternatives"][0]["score"]}
+
+
+def test_thresholds_come_from_the_set(tmp_path: Path) -> None:
+    strict = write_set(tmp_path / "strict", set_yaml={**SET_YAML, "matching": {"answer_threshold": 1.01}})
+    match = Matcher(load_set(strict)).match("should I use a walker?")
+    assert match.decision is Decision.CONFIRM
+    assert match.offered[0].entry_id == "walker"
