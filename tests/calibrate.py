@@ -23,8 +23,8 @@ from voice.matcher import Matcher
 INDEX_GRID = {
     "credit_saturation": [2.0, 3.0],
     "unknown_weight": [0.6, 0.7, 0.8],
-    "phrasing_weight": [0.55, 0.7, 0.85],
-    "wording_weight": [0.0, 0.1, 0.2],
+    "phrasing_weight": [0.55, 0.7],
+    "wording_weight": [0.1, 0.2, 0.3],
 }
 DECISION_GRID = {
     "answer_threshold": [0.5, 0.55, 0.6, 0.65, 0.7],
@@ -58,8 +58,9 @@ def main() -> None:
         ranked = {row.text: matcher.rank(row.text) for row in dev}
         for decision_setting in _grid(DECISION_GRID):
             matcher.config = replace(base, **decision_setting)
-            report = tally((row, emergencies.get(row.text) or matcher.decide(row.text, ranked[row.text]))
-                           for row in dev)
+            report = tally(
+                (row, emergencies.get(row.text) or matcher.decide(row.text, ranked[row.text])) for row in dev
+            )
             if report.wrong_rate > args.max_wrong or 1 - report.out_of_scope_rate > args.max_oos:
                 continue
             objective = report.reach_rate + 0.1 * report.answered_right / report.in_scope

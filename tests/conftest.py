@@ -22,8 +22,7 @@ SET_YAML: dict[str, Any] = {
     "disclaimer": "General information, not medical advice.",
     "fallback": "I'm not sure. I can answer questions about walking aids, exercise and doctors.",
     "emergencies": [
-        {"id": "fall", "say": "Call 911 now.",
-         "triggers": ["fell|fallen + can't get up|cannot get up"]},
+        {"id": "fall", "say": "Call 911 now.", "triggers": ["fell|fallen + can't get up|cannot get up"]},
         {"id": "chest", "say": "Chest pain: call 911.", "triggers": ["chest + pain|hurts"]},
     ],
     "synonyms": {"pt": ["physical therapist", "physio", "therapist"], "walker": ["rollator"]},
@@ -36,8 +35,14 @@ ENTRIES: list[dict[str, Any]] = [
         "section": "Walking aids",
         "answer": "Your physical therapist can help you choose a walker.",
         "details": "A four-wheeled rollator walker is one option.",
-        "phrasings": ["do i need a walker", "is a rollator right for me", "walker for balance",
-                      "help choosing a walker", "what walker should i get", "rollator walker"],
+        "phrasings": [
+            "do i need a walker",
+            "is a rollator right for me",
+            "walker for balance",
+            "help choosing a walker",
+            "what walker should i get",
+            "rollator walker",
+        ],
         "keywords": ["walker", "rollator"],
         "related": ["cane"],
     },
@@ -46,8 +51,14 @@ ENTRIES: list[dict[str, Any]] = [
         "question": "Should I use a cane?",
         "section": "Walking aids",
         "answer": "A cane may help with balance; your physical therapist can fit it.",
-        "phrasings": ["do i need a cane", "is a walking stick good", "quad cane",
-                      "help choosing a cane", "what cane should i get", "cane for balance"],
+        "phrasings": [
+            "do i need a cane",
+            "is a walking stick good",
+            "quad cane",
+            "help choosing a cane",
+            "what cane should i get",
+            "cane for balance",
+        ],
         "keywords": ["cane", "walking stick"],
         "related": ["walker"],
     },
@@ -56,9 +67,14 @@ ENTRIES: list[dict[str, Any]] = [
         "question": "Is a physical therapist the same as a physiatrist?",
         "section": "Doctors",
         "answer": "No. A physiatrist is a doctor of rehabilitation medicine.",
-        "phrasings": ["what is a physiatrist", "physio versus physiatrist",
-                      "is my pt a physiatrist", "rehab doctor or physio", "who is the physiatrist",
-                      "difference between physiatrist and therapist"],
+        "phrasings": [
+            "what is a physiatrist",
+            "physio versus physiatrist",
+            "is my pt a physiatrist",
+            "rehab doctor or physio",
+            "who is the physiatrist",
+            "difference between physiatrist and therapist",
+        ],
         "keywords": ["physiatrist", "rehabilitation doctor"],
         "related": [],
     },
@@ -67,8 +83,14 @@ ENTRIES: list[dict[str, Any]] = [
         "question": "Can exercise help my fatigue?",
         "section": "Exercise",
         "answer": "Aerobic exercise can help reduce fatigue.",
-        "phrasings": ["i am always tired", "exercise for fatigue", "no energy",
-                      "does exercise help tiredness", "worn out all the time", "fatigue"],
+        "phrasings": [
+            "i am always tired",
+            "exercise for fatigue",
+            "no energy",
+            "does exercise help tiredness",
+            "worn out all the time",
+            "fatigue",
+        ],
         "keywords": ["fatigue", "tired"],
         "related": [],
     },
@@ -77,20 +99,28 @@ ENTRIES: list[dict[str, Any]] = [
         "question": "Can exercise help spasticity?",
         "section": "Exercise",
         "answer": "Stretching and range of motion exercises help spasticity.",
-        "phrasings": ["my legs are stiff", "stretching for spasticity", "spastic muscles",
-                      "muscle spasms", "tight legs", "spasticity exercises"],
+        "phrasings": [
+            "my legs are stiff",
+            "stretching for spasticity",
+            "spastic muscles",
+            "muscle spasms",
+            "tight legs",
+            "spasticity exercises",
+        ],
         "keywords": ["spasticity", "stretching"],
         "related": [],
     },
 ]
 
 
-def write_set(directory: Path, set_yaml: dict[str, Any] | None = None,
-              entries: list[dict[str, Any]] | None = None) -> Path:
+def write_set(
+    directory: Path, set_yaml: dict[str, Any] | None = None, entries: list[dict[str, Any]] | None = None
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "set.yaml").write_text(yaml.safe_dump(set_yaml or SET_YAML, sort_keys=False))
     (directory / "entries.yaml").write_text(
-        yaml.safe_dump({"entries": ENTRIES if entries is None else entries}, sort_keys=False))
+        yaml.safe_dump({"entries": ENTRIES if entries is None else entries}, sort_keys=False)
+    )
     return directory
 
 

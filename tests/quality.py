@@ -50,6 +50,8 @@ class Report:
     answered_right: int = 0
     out_of_scope: int = 0
     out_of_scope_not_answered: int = 0
+    out_of_scope_fallback: int = 0
+    """Out-of-scope questions met with "I'm not sure" rather than a confirmation."""
     emergencies: int = 0
     emergencies_recognised: int = 0
     false_alarms: int = 0
@@ -83,7 +85,8 @@ class Report:
             f"in-scope reached {self.reached}/{self.in_scope} ({self.reach_rate:.1%}), "
             f"answered right {self.answered_right}; wrong answers {self.wrong_answers}/{self.total} "
             f"({self.wrong_rate:.1%}); out-of-scope not answered {self.out_of_scope_not_answered}/"
-            f"{self.out_of_scope} ({self.out_of_scope_rate:.1%}); emergencies "
+            f"{self.out_of_scope} ({self.out_of_scope_rate:.1%}, {self.out_of_scope_fallback} as fallback); "
+            f"emergencies "
             f"{self.emergencies_recognised}/{self.emergencies}; false alarms {self.false_alarms}"
         )
 
@@ -107,13 +110,15 @@ def tally(results: Iterable[tuple[Labelled, Match]]) -> Report:
             report.out_of_scope += 1
             ok = not answered
             report.out_of_scope_not_answered += ok
+            report.out_of_scope_fallback += match.decision is Decision.FALLBACK
             report.wrong_answers += answered
             report.false_alarms += match.decision is Decision.EMERGENCY
         else:
             report.in_scope += 1
             right = answered and answered_id in row.acceptable
             offered = match.decision is Decision.CONFIRM and any(
-                c.entry_id in row.acceptable for c in match.offered)
+                c.entry_id in row.acceptable for c in match.offered
+            )
             ok = right or offered
             report.reached += ok
             report.answered_right += right
@@ -135,8 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from voice.faq import load_set
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sets", nargs="*", type=Path,
-                        default=[DATA / "dev.jsonl", DATA / "holdout.jsonl"])
+    parser.add_argument("sets", nargs="*", type=Path, default=[DATA / "dev.jsonl", DATA / "holdout.jsonl"])
     parser.add_argument("--misses", action="store_true", help="list every question it got wrong")
     parser.add_argument("--answers", type=Path, default=None)
     args = parser.parse_args(argv)

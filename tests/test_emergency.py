@@ -53,5 +53,7 @@ def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, te
         "what resources in my community can help me keep up with what i learn in pt",
     ],
 )
-def test_ordinary_questions_are_not_emergencies(detector: EmergencyDetector, bundled: FaqSet, text: str) -> None:
+def test_ordinary_questions_are_not_emergencies(
+    detector: EmergencyDetector, bundled: FaqSet, text: str
+) -> None:
     assert detector.detect(bundled.normalizer().tokens(text)) is None

@@ -61,7 +61,9 @@ def _entries_with(change: dict[str, Any], index: int = 0) -> list[dict[str, Any]
         ({"phrasings": "just one string"}, "'phrasings' must be a list"),
     ],
 )
-def test_reports_entry_problems_with_file_and_line(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+def test_reports_entry_problems_with_file_and_line(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
     directory = write_set(tmp_path / "set", entries=_entries_with(change))
     faq_set, problems = check_set(directory)
     assert any(message in str(problem) for problem in problems), problems

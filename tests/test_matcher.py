@@ -71,18 +71,30 @@ def test_alternatives_are_ranked_and_bounded(matcher: Matcher) -> None:
 
 def test_json_shape(matcher: Matcher) -> None:
     result = matcher.match("do I need a walker").to_dict()
-    assert set(result) >= {"input", "decision", "entry_id", "question", "answer", "details", "score",
-                           "alternatives", "timings_ms"}
+    assert set(result) >= {
+        "input",
+        "decision",
+        "entry_id",
+        "question",
+        "answer",
+        "details",
+        "score",
+        "alternatives",
+        "timings_ms",
+    }
     assert result["decision"] == "answer"
     assert result["entry_id"] == "walker"
     assert result["question"] == "Should I use a walker?"
     assert result["details"] == "A four-wheeled rollator walker is one option."
-    assert result["alternatives"][0] == {"entry_id": "walker", "question": "Should I use a walker?",
-                                         "score": result["alternatives"][0]["score"]}
+    assert result["alternatives"][0] == {
+        "entry_id": "walker",
+        "question": "Should I use a walker?",
+        "score": result["alternatives"][0]["score"],
+    }
 
 
 def test_thresholds_come_from_the_set(tmp_path: Path) -> None:
     strict = write_set(tmp_path / "strict", set_yaml={**SET_YAML, "matching": {"answer_threshold": 1.01}})
-    match = Matcher(load_set(strict)).match("should I use a walker?")
+    match = Matcher(load_set(strict)).match("should i be using a walker")
     assert match.decision is Decision.CONFIRM
     assert match.offered[0].entry_id == "walker"

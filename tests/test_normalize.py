@@ -3,7 +3,11 @@ import pytest
 from voice.normalize import Normalizer, words
 
 NORMALIZER = Normalizer(
-    {"pt": ["physical therapist", "physio"], "walker": ["rollator", "walking frame"], "ms": ["multiple sclerosis"]}
+    {
+        "pt": ["physical therapist", "physio"],
+        "walker": ["rollator", "walking frame"],
+        "ms": ["multiple sclerosis"],
+    }
 )
 
 

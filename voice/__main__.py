@@ -26,14 +26,16 @@ def question_text(raw: str | bytes) -> str:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputTextError(f"the question is not UTF-8 text (bad byte at position "
-                                 f"{exc.start}); send UTF-8") from None
+            raise InputTextError(
+                f"the question is not UTF-8 text (bad byte at position {exc.start}); send UTF-8"
+            ) from None
     text = " ".join(raw.split())
     if not text:
         raise InputTextError("the question is empty; say or type a question")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InputTextError(f"the question is {len(text):,} characters long; the limit is "
-                             f"{MAX_QUESTION_CHARS:,}")
+        raise InputTextError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
+        )
     return text
 
 
@@ -45,25 +47,45 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voicefaq {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = commands.add_parser("ask", help="answer a typed question",
-                              description="Match a question against the answers set and print "
-                              "the decision (answer, confirm, fallback or emergency) and what "
-                              "the assistant would say.")
-    ask.add_argument("question", nargs="*", help="the question (quote it, or pass the words)")
+    ask = commands.add_parser(
+        "ask",
+        help="answer a typed question",
+        description="Match a question against the answers set and print "
+        "the decision (answer, confirm, fallback or emergency) and what "
+        "the assistant would say.",
+    )
+    ask.add_argument(
+        "question",
+        nargs="*",
+        help="the question (quote it, or pass the words); without one, questions "
+        "are read line by line from standard input",
+    )
     output = ask.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
-    output.add_argument("--jsonl", action="store_true",
-                        help="read one question per line from standard input; print one JSON "
-                        "object per line")
-    ask.add_argument("--answers", type=Path, metavar="DIR",
-                     help="answers set folder (default: $VOICEFAQ_ANSWERS or the bundled "
-                     "ms-physical-therapy set)")
+    output.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="read one question per line from standard input; print one JSON object per line",
+    )
+    ask.add_argument(
+        "--answers",
+        type=Path,
+        metavar="DIR",
+        help="answers set folder (default: $VOICEFAQ_ANSWERS or the bundled ms-physical-therapy set)",
+    )
 
-    check = commands.add_parser("check", help="validate an answers set",
-                                description="Validate an answers set and list every problem "
-                                "with its file and line.")
-    check.add_argument("directory", type=Path, nargs="?", metavar="DIR",
-                       help="answers set folder (default: the one `ask` uses)")
+    check = commands.add_parser(
+        "check",
+        help="validate an answers set",
+        description="Validate an answers set and list every problem with its file and line.",
+    )
+    check.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        metavar="DIR",
+        help="answers set folder (default: the one `ask` uses)",
+    )
     return parser
 
 
@@ -88,12 +110,14 @@ def _print_human(match: Match, out: TextIO) -> None:
 def _ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jsonl and args.question:
         parser.error("--jsonl reads questions from standard input; give no question arguments")
-    if not args.jsonl and not args.question:
-        parser.error("give a question, for example: voicefaq ask \"what is an AFO\"")
     started = time.perf_counter()
     faq_set = load_set(args.answers or default_answers_dir())
     matcher = Matcher(faq_set)
     load_ms = (time.perf_counter() - started) * 1000
+    if not args.jsonl and not args.question:
+        if args.json:
+            parser.error("--json needs a question; use --jsonl to read questions from standard input")
+        return _conversation(matcher)
     if not args.jsonl:
         try:
             text = question_text(" ".join(args.question))
@@ -120,6 +144,31 @@ def _ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_ERROR if failures else EXIT_OK
 
 
+def _conversation(matcher: Matcher) -> int:
+    """Text mode: one question per line from standard input, answers printed in full."""
+    interactive = sys.stdin.isatty()
+    faq_set = matcher.faq_set
+    if interactive:
+        print(
+            f"{faq_set.title}. {faq_set.disclaimer}\nType a question and press Enter; "
+            "an empty line or Ctrl-D ends.\n"
+        )
+    while True:
+        try:
+            line = input("question> " if interactive else "")
+        except EOFError:
+            return EXIT_OK
+        if interactive and not line.strip():
+            return EXIT_OK
+        try:
+            text = question_text(line)
+        except InputTextError as exc:
+            print(f"voicefaq: {exc}", file=sys.stderr)
+            continue
+        _print_human(matcher.match(text), sys.stdout)
+        print()
+
+
 def _check(args: argparse.Namespace) -> int:
     directory = args.directory or default_answers_dir()
     faq_set, problems = check_set(directory)
@@ -129,8 +178,10 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{directory}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         return EXIT_ERROR
     phrasings = sum(len(entry.phrasings) for entry in faq_set.entries)
-    print(f"{directory}: ok: {len(faq_set.entries)} entries, {phrasings} phrasings, "
-          f"{len(faq_set.emergencies)} emergency kinds")
+    print(
+        f"{directory}: ok: {len(faq_set.entries)} entries, {phrasings} phrasings, "
+        f"{len(faq_set.emergencies)} emergency kinds"
+    )
     return EXIT_OK
 
 

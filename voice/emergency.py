@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jellyfish
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from voice.faq import Emergency
@@ -35,51 +36,6 @@ class _Trigger:
     """Every group must match; a group matches when one of its alternatives does."""
 
 
-def _same_word(heard: str, expected: str) -> bool:
-    if heard == expected:
-        return True
-    shortest = min(len(heard), len(expected))
-    if shortest >= _FUZZY_MIN_LENGTH and Indel.normalized_similarity(heard, expected) >= _FUZZY_MIN_SIMILARITY:
-        return True
-    # Metaphone alone is too lossy ("permit" sounds like "paramedic"): also ask for some spelling overlap.
-    return (shortest >= _PHONETIC_MIN_LENGTH
-            and jellyfish.metaphone(heard) == jellyfish.metaphone(expected)
-            and Indel.normalized_similarity(heard, expected) >= _PHONETIC_MIN_SIMILARITY)
-
-
-def _same_as_joined(first: str, second: str, expected: str) -> bool:
-    """Two heard words that together spell one expected word, near enough."""
-    joined = first + second
-    return len(expected) >= _FUZZY_MIN_LENGTH and (
-        Indel.normalized_similarity(joined, expected) >= _JOINED_MIN_SIMILARITY)
-
-
-def _contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    """Whether `phrase` occurs in order, allowing _MAX_GAP extra words between its words.
-
-    A phrase word may match one heard word or two heard words joined, because
-    recognisers split words ("my shelf" for "myself").
-    """
-    return any(_matches_from(tokens, start, phrase, 0) for start in range(len(tokens)))
-
-
-def _matches_from(tokens: Sequence[str], position: int, phrase: tuple[str, ...], word: int) -> bool:
-    if word == len(phrase):
-        return True
-    # The first phrase word must start exactly here; later ones may skip _MAX_GAP words.
-    gaps = range(_MAX_GAP + 1) if word and len(phrase) >= _GAP_MIN_PHRASE else range(1)
-    for gap in gaps:
-        at = position + gap
-        if at >= len(tokens):
-            return False
-        if _same_word(tokens[at], phrase[word]) and _matches_from(tokens, at + 1, phrase, word + 1):
-            return True
-        if (at + 1 < len(tokens) and _same_as_joined(tokens[at], tokens[at + 1], phrase[word])
-                and _matches_from(tokens, at + 2, phrase, word + 1)):
-            return True
-    return False
-
-
 class EmergencyDetector:
     """Finds the first emergency whose trigger a question contains."""
 
@@ -88,16 +44,108 @@ class EmergencyDetector:
         for emergency in emergencies:
             for trigger in emergency.triggers:
                 groups = tuple(
-                    tuple(alternative for alternative in
-                          (normalizer.tokens(text) for text in group.split("|")) if alternative)
+                    tuple(
+                        alternative
+                        for alternative in (normalizer.tokens(text) for text in group.split("|"))
+                        if alternative
+                    )
                     for group in trigger.split("+")
                 )
                 if groups and all(groups):
                     self._triggers.append(_Trigger(emergency, groups))
+        self._vocabulary = sorted(
+            {
+                word
+                for trigger in self._triggers
+                for group in trigger.groups
+                for alternative in group
+                for word in alternative
+            }
+        )
+        self._long_words = [word for word in self._vocabulary if len(word) >= _FUZZY_MIN_LENGTH]
+        self._by_sound: dict[str, list[str]] = {}
+        for word in self._vocabulary:
+            if len(word) >= _PHONETIC_MIN_LENGTH:
+                self._by_sound.setdefault(jellyfish.metaphone(word), []).append(word)
 
     def detect(self, tokens: Sequence[str]) -> Emergency | None:
+        heard = [self._heard_as(token) for token in tokens]
+        joined = [self._joined_as(first + second) for first, second in zip(tokens, tokens[1:], strict=False)]
         for trigger in self._triggers:
-            if all(any(_contains(tokens, alternative) for alternative in group)
-                   for group in trigger.groups):
+            if all(
+                any(_contains(heard, joined, alternative) for alternative in group)
+                for group in trigger.groups
+            ):
                 return trigger.emergency
         return None
+
+    def _heard_as(self, token: str) -> frozenset[str]:
+        """The trigger words `token` may be: itself, a near spelling, or a near sound."""
+        words = {token}
+        if len(token) >= _FUZZY_MIN_LENGTH:
+            words.update(
+                word
+                for word, _, _ in process.extract(
+                    token,
+                    self._long_words,
+                    scorer=Indel.normalized_similarity,
+                    score_cutoff=_FUZZY_MIN_SIMILARITY,
+                    limit=None,
+                )
+            )
+        if len(token) >= _PHONETIC_MIN_LENGTH:
+            # Metaphone alone is too lossy ("permit" sounds like "paramedic"):
+            # also ask for some spelling overlap.
+            words.update(
+                word
+                for word in self._by_sound.get(jellyfish.metaphone(token), ())
+                if Indel.normalized_similarity(token, word) >= _PHONETIC_MIN_SIMILARITY
+            )
+        return frozenset(words)
+
+    def _joined_as(self, joined: str) -> frozenset[str]:
+        """The trigger words two heard words together may be ("my shelf" for "myself")."""
+        return frozenset(
+            word
+            for word, _, _ in process.extract(
+                joined,
+                self._long_words,
+                scorer=Indel.normalized_similarity,
+                score_cutoff=_JOINED_MIN_SIMILARITY,
+                limit=None,
+            )
+        )
+
+
+def _contains(
+    heard: Sequence[frozenset[str]], joined: Sequence[frozenset[str]], phrase: tuple[str, ...]
+) -> bool:
+    """Whether `phrase` occurs in order, allowing _MAX_GAP extra words between its words
+    when it is long enough. A phrase word may match one heard word or two joined."""
+    return any(_matches_from(heard, joined, start, phrase, 0) for start in range(len(heard)))
+
+
+def _matches_from(
+    heard: Sequence[frozenset[str]],
+    joined: Sequence[frozenset[str]],
+    position: int,
+    phrase: tuple[str, ...],
+    word: int,
+) -> bool:
+    if word == len(phrase):
+        return True
+    # The first phrase word must start exactly here; later ones may skip _MAX_GAP words.
+    gaps = range(_MAX_GAP + 1) if word and len(phrase) >= _GAP_MIN_PHRASE else range(1)
+    for gap in gaps:
+        at = position + gap
+        if at >= len(heard):
+            return False
+        if phrase[word] in heard[at] and _matches_from(heard, joined, at + 1, phrase, word + 1):
+            return True
+        if (
+            at < len(joined)
+            and phrase[word] in joined[at]
+            and _matches_from(heard, joined, at + 2, phrase, word + 1)
+        ):
+            return True
+    return False

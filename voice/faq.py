@@ -113,41 +113,54 @@ class _Document:
         return Problem(self.file, self.line(path), message)
 
 
-def _plain(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list[Problem],
-           file: Path) -> Any:
+# libyaml when PyYAML was built with it: composing is most of the load time.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_scalars = yaml.constructor.SafeConstructor()
+
+
+def _plain(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list[Problem], file: Path) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in mapping:
-                problems.append(Problem(file, key_node.start_mark.line + 1,
-                                        f"key '{key}' appears twice in the same mapping"))
+                problems.append(
+                    Problem(
+                        file, key_node.start_mark.line + 1, f"key '{key}' appears twice in the same mapping"
+                    )
+                )
             mapping[key] = _plain(value_node, (*path, key), lines, problems, file)
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, index), lines, problems, file)
-                for index, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)  # typed scalar: str, int, float, ...
+        return [_plain(item, (*path, index), lines, problems, file) for index, item in enumerate(node.value)]
+    return _scalars.construct_object(node)  # typed scalar: str, int, float, ...
 
 
 def _read(file: Path, problems: list[Problem]) -> _Document | None:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            problems.append(Problem(file, 0, f"file is {size:,} bytes; the limit is "
-                                    f"{MAX_FILE_BYTES:,}. Split it into several entry files."))
+            problems.append(
+                Problem(
+                    file,
+                    0,
+                    f"file is {size:,} bytes; the limit is "
+                    f"{MAX_FILE_BYTES:,}. Split it into several entry files.",
+                )
+            )
             return None
         text = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(file, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                "save the file as UTF-8"))
+        problems.append(
+            Problem(file, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")
+        )
         return None
     except OSError as exc:
         problems.append(Problem(file, 0, f"cannot read the file: {exc.strerror}"))
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -164,8 +177,9 @@ class _Checker:
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
 
-    def text(self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str,
-             required: bool = True) -> str | None:
+    def text(
+        self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str, required: bool = True
+    ) -> str | None:
         value = mapping.get(key)
         if value is None:
             if required:
@@ -182,8 +196,9 @@ class _Checker:
             return None
         return value
 
-    def texts(self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str,
-              minimum: int = 0) -> tuple[str, ...]:
+    def texts(
+        self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str, minimum: int = 0
+    ) -> tuple[str, ...]:
         value = mapping.get(key, [])
         if not isinstance(value, list):
             self.problems.append(doc.problem((*path, key), f"'{key}' must be a list"))
@@ -191,13 +206,15 @@ class _Checker:
         out: list[str] = []
         for index, item in enumerate(value):
             if not isinstance(item, (str, int, float)) or not str(item).strip():
-                self.problems.append(doc.problem((*path, key, index),
-                                                 f"'{key}' item {index + 1} must be non-empty text"))
+                self.problems.append(
+                    doc.problem((*path, key, index), f"'{key}' item {index + 1} must be non-empty text")
+                )
                 continue
             out.append(" ".join(str(item).split()))
         if len(out) < minimum:
-            self.problems.append(doc.problem((*path, key),
-                                             f"'{key}' needs at least {minimum} items, has {len(out)}"))
+            self.problems.append(
+                doc.problem((*path, key), f"'{key}' needs at least {minimum} items, has {len(out)}")
+            )
         return tuple(out)
 
     def mapping(self, doc: _Document, value: Any, path: _Path, what: str) -> dict[str, Any]:
@@ -240,11 +257,18 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
     problems: list[Problem] = []
     set_path = directory / SET_FILE
     if not directory.is_dir():
-        return None, [Problem(directory, 0, "no such directory; pass the folder that holds "
-                              f"{SET_FILE} (for example answers/ms-physical-therapy)")]
+        return None, [
+            Problem(
+                directory,
+                0,
+                "no such directory; pass the folder that holds "
+                f"{SET_FILE} (for example answers/ms-physical-therapy)",
+            )
+        ]
     if not set_path.is_file():
-        return None, [Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} "
-                              "(see answers/README.md)")]
+        return None, [
+            Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} (see answers/README.md)")
+        ]
     check = _Checker(problems)
     set_doc = _read(set_path, problems)
     if set_doc is None:
@@ -266,8 +290,13 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
 
     files = _entry_files(directory)
     if not files:
-        problems.append(Problem(directory, 0, "no entry files; add entries.yaml with an "
-                                "'entries:' list (see answers/README.md)"))
+        problems.append(
+            Problem(
+                directory,
+                0,
+                "no entry files; add entries.yaml with an 'entries:' list (see answers/README.md)",
+            )
+        )
     entries: list[Entry] = []
     for file in files:
         doc = _read(file, problems)
@@ -282,8 +311,9 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
     _check_across_entries(entries, normalizer, problems)
     set_id = check.text(set_doc, meta, (), "id")
     if set_id is not None and not _ID.match(set_id):
-        problems.append(set_doc.problem(("id",), f"set id '{set_id}' must be lowercase words "
-                                        "joined by hyphens"))
+        problems.append(
+            set_doc.problem(("id",), f"set id '{set_id}' must be lowercase words joined by hyphens")
+        )
     faq_set = FaqSet(
         id=set_id or directory.name,
         title=check.text(set_doc, meta, (), "title") or "",
@@ -310,8 +340,12 @@ def _read_synonyms(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
         for variant in variants:
             key = variant.lower()
             if key in owner and owner[key] != canonical:
-                check.problems.append(doc.problem(("synonyms", canonical), f"'{variant}' is listed "
-                                                  f"under both '{owner[key]}' and '{canonical}'"))
+                check.problems.append(
+                    doc.problem(
+                        ("synonyms", canonical),
+                        f"'{variant}' is listed under both '{owner[key]}' and '{canonical}'",
+                    )
+                )
             owner[key] = canonical
         synonyms[canonical] = variants
     return synonyms
@@ -320,8 +354,12 @@ def _read_synonyms(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
 def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> tuple[Emergency, ...]:
     raw = meta.get("emergencies")
     if not isinstance(raw, list) or not raw:
-        check.problems.append(doc.problem(("emergencies",), "'emergencies' must list at least one "
-                                          "emergency with an id, what to say, and its triggers"))
+        check.problems.append(
+            doc.problem(
+                ("emergencies",),
+                "'emergencies' must list at least one emergency with an id, what to say, and its triggers",
+            )
+        )
         return ()
     emergencies: list[Emergency] = []
     seen: set[str] = set()
@@ -332,10 +370,12 @@ def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> 
         say = check.text(doc, mapping, path, "say")
         triggers = check.texts(doc, mapping, path, "triggers", minimum=1)
         for number, trigger in enumerate(triggers):
-            if any(not alternative.strip() for group in trigger.split("+")
-                   for alternative in group.split("|")):
-                check.problems.append(doc.problem((*path, "triggers", number),
-                                                  f"trigger '{trigger}' has an empty alternative"))
+            if any(
+                not alternative.strip() for group in trigger.split("+") for alternative in group.split("|")
+            ):
+                check.problems.append(
+                    doc.problem((*path, "triggers", number), f"trigger '{trigger}' has an empty alternative")
+                )
         if emergency_id in seen:
             check.problems.append(doc.problem((*path, "id"), f"emergency id '{emergency_id}' is used twice"))
         if emergency_id and say and triggers:
@@ -352,8 +392,11 @@ def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
     matching: dict[str, float] = {}
     for key, value in raw.items():
         if key not in known:
-            check.problems.append(doc.problem(("matching", key), f"unknown matching setting '{key}'; "
-                                              f"known: {', '.join(sorted(known))}"))
+            check.problems.append(
+                doc.problem(
+                    ("matching", key), f"unknown matching setting '{key}'; known: {', '.join(sorted(known))}"
+                )
+            )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             check.problems.append(doc.problem(("matching", key), f"'{key}' must be a number"))
         else:
@@ -361,13 +404,24 @@ def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
     return matching
 
 
-def _read_entry(doc: _Document, path: _Path, raw: dict[str, Any], check: _Checker,
-                sections: tuple[str, ...], answer_words: int, details_words: int) -> Entry | None:
+def _read_entry(
+    doc: _Document,
+    path: _Path,
+    raw: dict[str, Any],
+    check: _Checker,
+    sections: tuple[str, ...],
+    answer_words: int,
+    details_words: int,
+) -> Entry | None:
     before = len(check.problems)
     entry_id = check.text(doc, raw, path, "id")
     if entry_id is not None and not _ID.match(entry_id):
-        check.problems.append(doc.problem((*path, "id"), f"id '{entry_id}' must be lowercase words "
-                                          "joined by hyphens, like 'blood-clots'"))
+        check.problems.append(
+            doc.problem(
+                (*path, "id"),
+                f"id '{entry_id}' must be lowercase words joined by hyphens, like 'blood-clots'",
+            )
+        )
     label = f"entry '{entry_id}'" if entry_id else "this entry"
     question = check.text(doc, raw, path, "question")
     section = check.text(doc, raw, path, "section")
@@ -376,29 +430,49 @@ def _read_entry(doc: _Document, path: _Path, raw: dict[str, Any], check: _Checke
     phrasings = check.texts(doc, raw, path, "phrasings", minimum=MIN_PHRASINGS)
     keywords = check.texts(doc, raw, path, "keywords", minimum=1)
     related = check.texts(doc, raw, path, "related")
-    unknown = sorted(set(raw) - {"id", "question", "section", "answer", "details", "phrasings",
-                                 "keywords", "related"})
+    unknown = sorted(
+        set(raw) - {"id", "question", "section", "answer", "details", "phrasings", "keywords", "related"}
+    )
     if unknown:
         check.problems.append(doc.problem(path, f"{label} has unknown keys: {', '.join(unknown)}"))
     if section is not None and sections and section not in sections:
-        check.problems.append(doc.problem((*path, "section"), f"{label}: section '{section}' is not "
-                                          "one of the source sections listed in set.yaml"))
+        check.problems.append(
+            doc.problem(
+                (*path, "section"),
+                f"{label}: section '{section}' is not one of the source sections listed in set.yaml",
+            )
+        )
     if question is not None and _word_count(question) > MAX_QUESTION_WORDS:
-        check.problems.append(doc.problem((*path, "question"), f"{label}: question has "
-                                          f"{_word_count(question)} words; keep it under "
-                                          f"{MAX_QUESTION_WORDS} so it can be read in a confirmation"))
+        check.problems.append(
+            doc.problem(
+                (*path, "question"),
+                f"{label}: question has "
+                f"{_word_count(question)} words; keep it under "
+                f"{MAX_QUESTION_WORDS} so it can be read in a confirmation",
+            )
+        )
     if answer is not None and _word_count(answer) > answer_words:
-        check.problems.append(doc.problem((*path, "answer"), f"{label}: answer has "
-                                          f"{_word_count(answer)} words, too long to speak; keep it "
-                                          f"to {answer_words} and move the rest to 'details'"))
+        check.problems.append(
+            doc.problem(
+                (*path, "answer"),
+                f"{label}: answer has "
+                f"{_word_count(answer)} words, too long to speak; keep it "
+                f"to {answer_words} and move the rest to 'details'",
+            )
+        )
     if details is not None and _word_count(details) > details_words:
-        check.problems.append(doc.problem((*path, "details"), f"{label}: details have "
-                                          f"{_word_count(details)} words; the limit is {details_words}"))
+        check.problems.append(
+            doc.problem(
+                (*path, "details"),
+                f"{label}: details have {_word_count(details)} words; the limit is {details_words}",
+            )
+        )
     if len(check.problems) > before or None in (entry_id, question, section, answer):
         return None
     assert entry_id and question and section and answer
-    return Entry(entry_id, question, section, answer, details, phrasings, keywords, related,
-                 doc.file, doc.line(path))
+    return Entry(
+        entry_id, question, section, answer, details, phrasings, keywords, related, doc.file, doc.line(path)
+    )
 
 
 def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems: list[Problem]) -> None:
@@ -406,24 +480,41 @@ def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems
     for entry in entries:
         if entry.id in by_id:
             first = by_id[entry.id]
-            problems.append(Problem(entry.file, entry.line, f"duplicate id '{entry.id}' (first used at "
-                                    f"{first.file}:{first.line})"))
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"duplicate id '{entry.id}' (first used at {first.file}:{first.line})",
+                )
+            )
         else:
             by_id[entry.id] = entry
     phrasing_owner: dict[tuple[str, ...], Entry] = {}
     for entry in entries:
         for related in entry.related:
             if related not in by_id:
-                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': related id "
-                                        f"'{related}' is not an entry in this set"))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"entry '{entry.id}': related id '{related}' is not an entry in this set",
+                    )
+                )
             elif related == entry.id:
-                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}' lists itself "
-                                        "as related"))
+                problems.append(
+                    Problem(entry.file, entry.line, f"entry '{entry.id}' lists itself as related")
+                )
         for phrasing in (entry.question, *entry.phrasings):
             key = normalizer.tokens(phrasing)
             owner = phrasing_owner.get(key)
             if owner is not None and owner.id != entry.id:
-                problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': phrasing "
-                                        f"'{phrasing}' is also a phrasing of '{owner.id}' "
-                                        f"({owner.file}:{owner.line}); keep it in one entry"))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"entry '{entry.id}': phrasing "
+                        f"'{phrasing}' is also a phrasing of '{owner.id}' "
+                        f"({owner.file}:{owner.line}); keep it in one entry",
+                    )
+                )
             phrasing_owner.setdefault(key, entry)

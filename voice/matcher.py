@@ -90,8 +90,7 @@ class Match:
             "details": self.entry.details if self.entry else None,
             "score": round(self.score, 4),
             "alternatives": [
-                {"entry_id": c.entry_id, "question": c.question, "score": c.score}
-                for c in self.alternatives
+                {"entry_id": c.entry_id, "question": c.question, "score": c.score} for c in self.alternatives
             ],
             "offered": [c.entry_id for c in self.offered],
             "emergency": self.emergency.id if self.emergency else None,
@@ -144,7 +143,7 @@ class Matcher:
         surfaces = [surface for surface, _ in analysed]
         weights: dict[str, float] = {}
         consumed: set[int] = set()
-        for position, (surface, token) in enumerate(analysed):
+        for position, (_, token) in enumerate(analysed):
             if position in consumed or token in function_words or token in index.idf:
                 continue
             best: tuple[str | None, float, range] = (None, 0.0, range(0))
@@ -152,10 +151,12 @@ class Matcher:
                 if consumed.intersection(span):
                     continue
                 # Swallowing a word the set knows ("physio tryst") needs a close spelling.
-                swallows_known = any(analysed[i][1] in index.idf and analysed[i][1] not in function_words
-                                     for i in span)
-                known, similarity = index.nearest("".join(surfaces[i] for i in span), self.config,
-                                                  by_sound=not swallows_known)
+                swallows_known = any(
+                    analysed[i][1] in index.idf and analysed[i][1] not in function_words for i in span
+                )
+                known, similarity = index.nearest(
+                    "".join(surfaces[i] for i in span), self.config, by_sound=not swallows_known
+                )
                 if swallows_known and similarity < _SWALLOW_MIN_SIMILARITY:
                     continue
                 if known and similarity > best[1]:
@@ -204,15 +205,24 @@ class Matcher:
             if entry_index in closest:
                 wording[entry_index] = max(wording[entry_index], likeness / 100)
         config = self.config
+        question_words = self.normalizer.question_words
         ranked = []
         for entry_index, f1 in closest.items():
             credit = index.credit[entry_index]
-            evidence = sum(weight * credit.get(token, 0.0) for token, weight in weights.items())
-            coverage = evidence / total
-            evidence /= index.max_idf
+            explained = sum(weight * credit.get(token, 0.0) for token, weight in weights.items())
+            coverage = explained / total
+            evidence = (
+                sum(
+                    weight * credit.get(token, 0.0)
+                    for token, weight in weights.items()
+                    if token not in question_words
+                )
+                / index.max_idf
+            )
             topical = config.phrasing_weight * f1 + (1 - config.phrasing_weight) * coverage
             score = (1 - config.wording_weight) * topical + config.wording_weight * wording[entry_index]
-            ranked.append(_Scored(score, coverage, evidence, entry_index))
+            exact = index.exact.get(spoken) == entry_index
+            ranked.append(_Scored(score, coverage, evidence, entry_index, exact))
         ranked.sort(key=lambda scored: scored.score, reverse=True)
         return ranked
 
@@ -222,8 +232,16 @@ class Matcher:
         analysed = self.normalizer.analyse(text)
         emergency = self._emergencies.detect([token for _, token in analysed])
         if emergency is not None:
-            return Match(text, Decision.EMERGENCY, emergency.say, None, 1.0, (),
-                         emergency=emergency, match_ms=_since(started))
+            return Match(
+                text,
+                Decision.EMERGENCY,
+                emergency.say,
+                None,
+                1.0,
+                (),
+                emergency=emergency,
+                match_ms=_since(started),
+            )
         return self.decide(text, self._rank(analysed, self._resolve(analysed)), started)
 
     def decide(self, text: str, ranked: Sequence[_Scored], started: float | None = None) -> Match:
@@ -231,23 +249,39 @@ class Matcher:
         config = self.config
         elapsed = _since(started) if started is not None else 0.0
         alternatives = tuple(
-            Candidate(self._entries[s.entry_index].id, self._entries[s.entry_index].question,
-                      round(s.score, 4))
+            Candidate(
+                self._entries[s.entry_index].id, self._entries[s.entry_index].question, round(s.score, 4)
+            )
             for s in ranked[: config.max_alternatives]
         )
         best = ranked[0] if ranked else _Scored(0.0, 0.0, 0.0, -1)
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if (best.score >= config.answer_threshold and best.score - runner_up >= config.answer_margin
-                and best.coverage >= config.min_coverage and best.evidence >= config.min_evidence):
+        confident = (
+            best.score >= config.answer_threshold
+            and best.score - runner_up >= config.answer_margin
+            and best.coverage >= config.min_coverage
+            and best.evidence >= config.min_evidence
+        )
+        if confident or best.exact:
             entry = self._entries[best.entry_index]
-            return Match(text, Decision.ANSWER, entry.answer, entry, best.score, alternatives,
-                         match_ms=elapsed)
+            return Match(
+                text, Decision.ANSWER, entry.answer, entry, best.score, alternatives, match_ms=elapsed
+            )
         if best.score >= config.confirm_threshold and best.evidence >= config.min_confirm_evidence:
             offered = tuple(c for c in alternatives[:2] if best.score - c.score <= config.confirm_window)
-            return Match(text, Decision.CONFIRM, confirmation_text(offered), None, best.score,
-                         alternatives, offered=offered, match_ms=elapsed)
-        return Match(text, Decision.FALLBACK, self.faq_set.fallback, None, best.score, alternatives,
-                     match_ms=elapsed)
+            return Match(
+                text,
+                Decision.CONFIRM,
+                confirmation_text(offered),
+                None,
+                best.score,
+                alternatives,
+                offered=offered,
+                match_ms=elapsed,
+            )
+        return Match(
+            text, Decision.FALLBACK, self.faq_set.fallback, None, best.score, alternatives, match_ms=elapsed
+        )
 
     def emergency(self, text: str) -> Emergency | None:
         """The emergency `text` signals, if any."""
@@ -263,6 +297,8 @@ class _Scored:
     """Weight of the question's words the entry accounts for, in units of the weight of a
     word that only one entry uses (so thresholds suit sets of any size)."""
     entry_index: int
+    exact: bool = False
+    """The question, normalised, is one of this entry's own phrasings word for word."""
 
 
 class _Index:
@@ -275,6 +311,8 @@ class _Index:
         phrasing_tokens: list[tuple[int, frozenset[str]]] = []
         self.wordings: list[str] = []
         """Each phrasing's full token string, aligned with self.phrasings."""
+        self.exact: dict[str, int] = {}
+        """Full token string of each question, phrasing and keyword to its entry."""
         self.surface: dict[str, str] = {}
         """Every word the set uses, as written, to its token."""
         for entry_index, entry in enumerate(entries):
@@ -292,7 +330,9 @@ class _Index:
                     count[token] += amount
                 if is_phrasing and tokens:
                     phrasing_tokens.append((entry_index, tokens))
-                    self.wordings.append(" ".join(token for _, token in analysed))
+                    wording = " ".join(token for _, token in analysed)
+                    self.wordings.append(wording)
+                    self.exact.setdefault(wording, entry_index)
             counts.append(count)
         self.credit = [{token: min(1.0, n / saturation) for token, n in count.items()} for count in counts]
         """How strongly each entry stands for each word, 0..1: saturates with repeated use."""
@@ -303,8 +343,10 @@ class _Index:
         self.idf = {token: math.log(1 + len(entries) / max(1.0, df)) for token, df in soft_frequency.items()}
         self.max_idf = math.log(1 + len(entries))
         """The weight of a word only one entry uses: the unit of evidence."""
-        self.phrasings = [_Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
-                          for entry_index, tokens in phrasing_tokens]
+        self.phrasings = [
+            _Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
+            for entry_index, tokens in phrasing_tokens
+        ]
         self.phrasings_with: dict[str, list[int]] = defaultdict(list)
         for number, phrasing in enumerate(self.phrasings):
             for token in phrasing.tokens:
@@ -321,8 +363,9 @@ class _Index:
             return self.surface[heard], 1.0
         if len(heard) < _FUZZY_MIN_LENGTH:
             return None, 0.0
-        found = process.extractOne(heard, self._spellings, scorer=fuzz.ratio,
-                                   score_cutoff=config.fuzzy_token_cutoff)
+        found = process.extractOne(
+            heard, self._spellings, scorer=fuzz.ratio, score_cutoff=config.fuzzy_token_cutoff
+        )
         if found is not None:
             return self.surface[found[0]], found[1] / 100
         code = jellyfish.metaphone(heard)
@@ -333,8 +376,9 @@ class _Index:
         # By sound: Metaphone codes that (nearly) agree, and some spelling in common,
         # since a code alone is too lossy ("permit" sounds like "paramedic").
         best_word, best_likeness = None, 0.0
-        for similar_code, code_likeness, _ in process.extract(code, self._sound_codes, scorer=fuzz.ratio,
-                                                              score_cutoff=cutoff, limit=5):
+        for similar_code, code_likeness, _ in process.extract(
+            code, self._sound_codes, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+        ):
             for word in self._sounds[similar_code]:
                 spelling = fuzz.ratio(heard, word)
                 likeness = (code_likeness + spelling) / 200

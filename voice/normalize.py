@@ -17,28 +17,64 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Whole-word contractions, including the apostrophe-less forms speech recognisers write.
 _CONTRACTIONS: dict[str, str] = {
-    "can't": "can not", "cant": "can not", "cannot": "can not",
-    "won't": "will not", "wont": "will not", "shan't": "shall not",
-    "ain't": "is not", "aint": "is not",
-    "i'm": "i am", "im": "i am", "ive": "i have", "id": "i would", "ill": "i will",
-    "youre": "you are", "youve": "you have", "theyre": "they are", "weve": "we have",
-    "thats": "that is", "whats": "what is", "hows": "how is", "wheres": "where is",
-    "theres": "there is", "its": "it is", "lets": "let us", "let's": "let us",
-    "gonna": "going to", "wanna": "want to", "gotta": "got to", "gimme": "give me",
-    "dunno": "do not know", "kinda": "kind of", "sorta": "sort of", "y'all": "you all",
-    "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not",
-    "arent": "are not", "wasnt": "was not", "werent": "were not", "havent": "have not",
-    "hasnt": "has not", "hadnt": "had not", "wouldnt": "would not", "couldnt": "could not",
-    "shouldnt": "should not", "mustnt": "must not",
+    "can't": "can not",
+    "cant": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "wont": "will not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "aint": "is not",
+    "i'm": "i am",
+    "im": "i am",
+    "ive": "i have",
+    "id": "i would",
+    "ill": "i will",
+    "youre": "you are",
+    "youve": "you have",
+    "theyre": "they are",
+    "weve": "we have",
+    "thats": "that is",
+    "whats": "what is",
+    "hows": "how is",
+    "wheres": "where is",
+    "theres": "there is",
+    "its": "it is",
+    "lets": "let us",
+    "let's": "let us",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "gimme": "give me",
+    "dunno": "do not know",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "y'all": "you all",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "hadnt": "had not",
+    "wouldnt": "would not",
+    "couldnt": "could not",
+    "shouldnt": "should not",
+    "mustnt": "must not",
 }
 _SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"),
-    ("'d", " would"), ("'m", " am"),
+    ("n't", " not"),
+    ("'re", " are"),
+    ("'ve", " have"),
+    ("'ll", " will"),
+    ("'d", " would"),
+    ("'m", " am"),
 )
 # "'s" is "is" after these words and a possessive elsewhere ("my doctor's advice").
-_IS_BEFORE_S = frozenset(
-    "it that what where who how there here he she this everything something".split()
-)
+_IS_BEFORE_S = frozenset("it that what where who how there here he she this everything something".split())
 
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -51,13 +87,52 @@ _NUMBER_WORDS["oh"] = 0  # only inside a digit run: "nine oh one"
 
 # Spoken noise that says nothing about the question. Multi-word fillers come first.
 ENGLISH_FILLERS: tuple[str, ...] = (
-    "excuse me", "you know", "i mean", "i was wondering", "i am wondering",
-    "i wonder", "kind of", "sort of", "can you tell me", "could you tell me",
-    "tell me", "i would like to know", "i want to know", "i wanted to know",
-    "do you know", "let me ask", "quick question",
-    "um", "umm", "uh", "uhh", "uhm", "erm", "er", "ah", "hmm", "mm", "mhm", "oh",
-    "so", "well", "okay", "ok", "like", "please", "hey", "hi", "hello", "sorry",
-    "actually", "basically", "just", "really", "anyway", "yeah", "right",
+    "excuse me",
+    "you know",
+    "i mean",
+    "i was wondering",
+    "i am wondering",
+    "i wonder",
+    "kind of",
+    "sort of",
+    "can you tell me",
+    "could you tell me",
+    "tell me",
+    "i would like to know",
+    "i want to know",
+    "i wanted to know",
+    "do you know",
+    "let me ask",
+    "quick question",
+    "um",
+    "umm",
+    "uh",
+    "uhh",
+    "uhm",
+    "erm",
+    "er",
+    "ah",
+    "hmm",
+    "mm",
+    "mhm",
+    "oh",
+    "so",
+    "well",
+    "okay",
+    "ok",
+    "like",
+    "please",
+    "hey",
+    "hi",
+    "hello",
+    "sorry",
+    "actually",
+    "basically",
+    "just",
+    "really",
+    "anyway",
+    "yeah",
+    "right",
 )
 
 # Function words: carry no topic, so the matcher gives them no weight.
@@ -74,6 +149,12 @@ ENGLISH_FUNCTION_WORDS = frozenset(
     now just really quite bit little lot whether because while should
     problem problems trouble troubles issue issues difficulty difficulties stuff""".split()
 )
+
+
+# Words that say what kind of answer is wanted ("where", "how much"). They are weighed
+# like topic words, so an entry that never uses them looks less likely, but they are
+# never evidence for an entry on their own.
+ENGLISH_QUESTION_WORDS = frozenset("where when which much many best".split())
 
 
 @lru_cache(maxsize=1)
@@ -128,17 +209,34 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
     return [word for word in out if word]
 
 
-def _remove_phrases(words: list[str], phrases: Sequence[tuple[str, ...]]) -> list[str]:
-    out: list[str] = []
-    index = 0
-    while index < len(words):
-        for phrase in phrases:
-            if tuple(words[index : index + len(phrase)]) == phrase:
-                index += len(phrase)
+_PhraseIndex = dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]
+
+
+def _phrase_index(pairs: Iterable[tuple[tuple[str, ...], tuple[str, ...]]]) -> _PhraseIndex:
+    """Phrases by their first word, longest first, each with its replacement."""
+    index: _PhraseIndex = {}
+    for phrase, replacement in pairs:
+        if phrase:
+            index.setdefault(phrase[0], []).append((phrase, replacement))
+    for candidates in index.values():
+        candidates.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return index
+
+
+def _replace_phrases(words: Sequence[str], index: _PhraseIndex) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, replacement) for each run of words, phrases replaced longest first."""
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    position = 0
+    while position < len(words):
+        for phrase, replacement in index.get(words[position], ()):
+            end = position + len(phrase)
+            if tuple(words[position:end]) == phrase:
+                out.append((position, end, replacement))
+                position = end
                 break
         else:
-            out.append(words[index])
-            index += 1
+            out.append((position, position + 1, (words[position],)))
+            position += 1
     return out
 
 
@@ -164,7 +262,7 @@ class Normalizer:
         extra_fillers: Iterable[str] = (),
     ) -> None:
         fillers = {tuple(words(filler)) for filler in (*ENGLISH_FILLERS, *extra_fillers)}
-        self._fillers = sorted((f for f in fillers if f), key=len, reverse=True)
+        self._fillers = _phrase_index((filler, ()) for filler in fillers)
         replacements: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in (synonyms or {}).items():
             target = tuple(stem(word) for word in words(canonical))
@@ -172,13 +270,14 @@ class Normalizer:
                 source = tuple(stem(word) for word in words(variant))
                 if source and source != target:
                     replacements[source] = target
-        self._synonyms = sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True)
-        self._longest_synonym = max((len(source) for source, _ in self._synonyms), default=0)
+        self._synonyms = _phrase_index(replacements.items())
         self.function_words = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS)
+        self.question_words = frozenset(stem(word) for word in ENGLISH_QUESTION_WORDS)
 
     def words(self, text: str) -> list[str]:
         """Surface words without fillers, before stemming."""
-        return _remove_phrases(words(text), self._fillers)
+        found = words(text)
+        return [word for _, _, kept in _replace_phrases(found, self._fillers) for word in kept]
 
     def tokens(self, text: str) -> tuple[str, ...]:
         """Stemmed tokens with synonyms replaced by their canonical token."""
@@ -187,19 +286,11 @@ class Normalizer:
     def analyse(self, text: str) -> list[tuple[str, str]]:
         """(surface word, token) pairs; a synonym's tokens carry the words it replaced."""
         surface = self.words(text)
-        stems = [stem(word) for word in surface]
+        stems = _stemmer().stemWords(surface)
         out: list[tuple[str, str]] = []
-        index = 0
-        while index < len(stems):
-            for source, target in self._synonyms:
-                if tuple(stems[index : index + len(source)]) == source:
-                    heard = "".join(surface[index : index + len(source)])
-                    out.extend((heard, token) for token in target)
-                    index += len(source)
-                    break
-            else:
-                out.append((surface[index], stems[index]))
-                index += 1
+        for start, end, tokens in _replace_phrases(stems, self._synonyms):
+            heard = "".join(surface[start:end])
+            out.extend((heard, token) for token in tokens)
         return out
 
     def content(self, tokens: Sequence[str]) -> tuple[str, ...]:
