@@ -79,6 +79,7 @@ def test_jsonl_answers_one_line_per_line_and_reports_bad_lines(
     [
         (["ask", "   "], "the question is empty"),
         (["ask", "x" * 10_001], "the limit is 10,000"),
+        (["ask", "caf\udce9"], "not UTF-8"),
         (["ask", "--jsonl", "a question"], "--jsonl reads questions from standard input"),
         (["ask", "--json"], "--json needs a question"),
         (["frobnicate"], "invalid choice"),

@@ -29,6 +29,12 @@ def question_text(raw: str | bytes) -> str:
             raise InputTextError(
                 f"the question is not UTF-8 text (bad byte at position {exc.start}); send UTF-8"
             ) from None
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as exc:  # argv bytes Python could not decode
+        raise InputTextError(
+            f"the question is not UTF-8 text (bad character at position {exc.start}); send UTF-8"
+        ) from None
     text = " ".join(raw.split())
     if not text:
         raise InputTextError("the question is empty; say or type a question")
@@ -73,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="answers set folder (default: $VOICEFAQ_ANSWERS or the bundled ms-physical-therapy set)",
     )
+    ask.set_defaults(subparser=ask)  # so usage errors show `voicefaq ask` usage
 
     check = commands.add_parser(
         "check",
@@ -101,7 +108,7 @@ def _print_human(match: Match, out: TextIO) -> None:
     if match.entry is not None and match.entry.details:
         print(file=out)
         print(textwrap.fill("More: " + match.entry.details, width), file=out)
-    if match.decision in (Decision.CONFIRM, Decision.FALLBACK) and match.alternatives:
+    if match.decision is Decision.CONFIRM:
         print("\nclosest entries:", file=out)
         for candidate in match.alternatives:
             print(f"  {candidate.score:.2f}  {candidate.entry_id}: {candidate.question}", file=out)
@@ -190,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "ask":
-            return _ask(args, parser)
+            return _ask(args, args.subparser)
         return _check(args)
     except VoiceError as exc:
         print(f"voicefaq: error: {exc}", file=sys.stderr)

@@ -24,29 +24,29 @@ class MatcherConfig:
 
     answer_threshold: float = 0.65
     """Best score (0..1) needed to answer without asking."""
-    answer_margin: float = 0.04
+    answer_margin: float = 0.12
     """How far the best entry must lead the runner-up to answer without asking."""
     confirm_threshold: float = 0.25
     """Below this the matcher admits it does not know (fallback)."""
-    confirm_window: float = 0.3
+    confirm_window: float = 0.2
     """Runners-up within this distance of the best are offered in the confirmation too."""
-    min_coverage: float = 0.6
+    min_coverage: float = 0.5
     """Share of the question's topic words the answered entry must account for."""
     fuzzy_token_cutoff: float = 84.0
     """rapidfuzz ratio (0..100) at which an unknown word counts as a misheard known word."""
-    unknown_weight: float = 0.7
+    unknown_weight: float = 0.8
     """Weight of a topic word the set never uses ("insurance"), relative to a word only one
     entry uses: high, so that it lowers confidence."""
-    min_evidence: float = 0.4
+    min_evidence: float = 0.3
     """Weight of matched words needed to answer, relative to a word only one entry uses:
     one common word is not enough."""
     min_confirm_evidence: float = 0.22
     """Weight of matched words needed to offer a confirmation, in the same unit."""
     credit_saturation: float = 2.0
     """Uses of a word in an entry's question, phrasings and keywords that make it fully that entry's."""
-    phrasing_weight: float = 0.7
+    phrasing_weight: float = 0.55
     """Share of the score from the single closest phrasing; the rest is entry-wide coverage."""
-    wording_weight: float = 0.2
+    wording_weight: float = 0.3
     """Share of the score from whole-phrasing likeness (word order and small words included)."""
     max_alternatives: int = 3
     """How many candidates a decision reports."""
