@@ -10,6 +10,11 @@ import yaml
 
 from voice.config import default_answers_dir
 
+# The fields `voicefaq ask --json` promises (issue 2).
+JSON_FIELDS = frozenset(
+    {"input", "decision", "entry_id", "question", "answer", "details", "score", "alternatives", "timings_ms"}
+)
+
 SET_YAML: dict[str, Any] = {
     "id": "tiny",
     "title": "Tiny test set",

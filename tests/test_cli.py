@@ -6,20 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENTRIES, write_set
+from tests.conftest import ENTRIES, JSON_FIELDS, write_set
 from voice.__main__ import main
-
-JSON_FIELDS = {
-    "input",
-    "decision",
-    "entry_id",
-    "question",
-    "answer",
-    "details",
-    "score",
-    "alternatives",
-    "timings_ms",
-}
 
 
 def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:

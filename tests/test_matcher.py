@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SET_YAML, write_set
+from tests.conftest import JSON_FIELDS, SET_YAML, write_set
 from voice.faq import load_set
 from voice.matcher import Decision, Matcher
 
@@ -71,17 +71,7 @@ def test_alternatives_are_ranked_and_bounded(matcher: Matcher) -> None:
 
 def test_json_shape(matcher: Matcher) -> None:
     result = matcher.match("do I need a walker").to_dict()
-    assert set(result) >= {
-        "input",
-        "decision",
-        "entry_id",
-        "question",
-        "answer",
-        "details",
-        "score",
-        "alternatives",
-        "timings_ms",
-    }
+    assert set(result) >= JSON_FIELDS
     assert result["decision"] == "answer"
     assert result["entry_id"] == "walker"
     assert result["question"] == "Should I use a walker?"

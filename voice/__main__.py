@@ -132,9 +132,7 @@ def _ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(str(exc))
         match = matcher.match(text)
         if args.json:
-            result = match.to_dict()
-            result["timings_ms"] = {**match.to_dict()["timings_ms"], "load_ms": round(load_ms, 3)}  # type: ignore[dict-item]
-            print(json.dumps(result, ensure_ascii=False))
+            print(json.dumps(match.to_dict(load_ms=load_ms), ensure_ascii=False))
         else:
             _print_human(match, sys.stdout)
         return EXIT_OK

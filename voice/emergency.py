@@ -83,16 +83,7 @@ class EmergencyDetector:
         """The trigger words `token` may be: itself, a near spelling, or a near sound."""
         words = {token}
         if len(token) >= _FUZZY_MIN_LENGTH:
-            words.update(
-                word
-                for word, _, _ in process.extract(
-                    token,
-                    self._long_words,
-                    scorer=Indel.normalized_similarity,
-                    score_cutoff=_FUZZY_MIN_SIMILARITY,
-                    limit=None,
-                )
-            )
+            words |= self._spelled_like(token, _FUZZY_MIN_SIMILARITY)
         if len(token) >= _PHONETIC_MIN_LENGTH:
             # Metaphone alone is too lossy ("permit" sounds like "paramedic"):
             # also ask for some spelling overlap.
@@ -105,16 +96,13 @@ class EmergencyDetector:
 
     def _joined_as(self, joined: str) -> frozenset[str]:
         """The trigger words two heard words together may be ("my shelf" for "myself")."""
-        return frozenset(
-            word
-            for word, _, _ in process.extract(
-                joined,
-                self._long_words,
-                scorer=Indel.normalized_similarity,
-                score_cutoff=_JOINED_MIN_SIMILARITY,
-                limit=None,
-            )
+        return frozenset(self._spelled_like(joined, _JOINED_MIN_SIMILARITY))
+
+    def _spelled_like(self, heard: str, cutoff: float) -> set[str]:
+        found = process.extract(
+            heard, self._long_words, scorer=Indel.normalized_similarity, score_cutoff=cutoff, limit=None
         )
+        return {word for word, _, _ in found}
 
 
 def _contains(

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from voice.config import MatcherConfig
 from voice.errors import AnswersFormatError, Problem
 from voice.normalize import Normalizer
 
@@ -385,8 +386,6 @@ def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> 
 
 
 def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dict[str, float]:
-    from voice.config import MatcherConfig
-
     raw = check.mapping(doc, meta.get("matching", {}), ("matching",), "'matching'")
     known = MatcherConfig.field_names()
     matching: dict[str, float] = {}

@@ -1,12 +1,12 @@
 """Choosing the FAQ entry a question asks for, or admitting that none fits.
 
-Pure: text in, Match out. An entry's score mixes two views of the question's topic
-words, each weighted by how rare the word is in the set (inverse document
-frequency, learned from the set itself, so "rollator" outweighs "exercise"):
-the closest single phrasing (weighted F1 of shared words) and how much of the
-question the entry as a whole accounts for. Words the set never uses count against
-confidence, so "does insurance cover physio" is not answered as a physio question.
-Misheard words are mapped to known ones with rapidfuzz and Metaphone.
+Pure: text in, Match out. Topic words are weighted by how rare they are in the set
+(inverse document frequency, learned from the set itself, so "rollator" outweighs
+"exercise"). An entry's score mixes the closest single phrasing (weighted F1 of
+shared words), how much of the question the entry as a whole accounts for, and
+whole-phrasing likeness. Words the set never uses count against confidence, so
+"does insurance cover physio" is not answered as a physio question. Misheard words
+are mapped to known ones with rapidfuzz and Metaphone.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ class Match:
     match_ms: float = 0.0
     """Milliseconds spent deciding."""
 
-    def to_dict(self) -> dict[str, object]:
-        """The JSON shape shared by `voicefaq ask --json` and the HTTP API."""
+    def to_dict(self, **timings_ms: float) -> dict[str, object]:
+        """The JSON shape shared by `voicefaq ask --json` and the HTTP API; extra
+        timings (load_ms, asr_ms, ...) join match_ms under "timings_ms"."""
         return {
             "input": self.input,
             "decision": self.decision.value,
@@ -94,7 +95,8 @@ class Match:
             ],
             "offered": [c.entry_id for c in self.offered],
             "emergency": self.emergency.id if self.emergency else None,
-            "timings_ms": {"match_ms": round(self.match_ms, 3)},
+            "timings_ms": {"match_ms": round(self.match_ms, 3)}
+            | {name: round(value, 3) for name, value in timings_ms.items()},
         }
 
     def __post_init__(self) -> None:
@@ -173,12 +175,12 @@ class Matcher:
                 weights[token] = max(weights.get(token, 0.0), index.idf[token])
         return weights
 
-    def rank(self, text: str) -> list[_Scored]:
+    def rank(self, text: str) -> list[Scored]:
         """Every entry sharing a word with `text`, best first."""
         analysed = self.normalizer.analyse(text)
         return self._rank(analysed, self._resolve(analysed))
 
-    def _rank(self, analysed: Sequence[tuple[str, str]], weights: dict[str, float]) -> list[_Scored]:
+    def _rank(self, analysed: Sequence[tuple[str, str]], weights: dict[str, float]) -> list[Scored]:
         index = self._index
         total = sum(weights.values())
         if total <= 0:
@@ -206,23 +208,22 @@ class Matcher:
                 wording[entry_index] = max(wording[entry_index], likeness / 100)
         config = self.config
         question_words = self.normalizer.question_words
+        exact_entry = index.exact.get(spoken)
         ranked = []
         for entry_index, f1 in closest.items():
             credit = index.credit[entry_index]
-            explained = sum(weight * credit.get(token, 0.0) for token, weight in weights.items())
+            explained = evidence = 0.0
+            for token, weight in weights.items():
+                share = weight * credit.get(token, 0.0)
+                explained += share
+                if token not in question_words:
+                    evidence += share
             coverage = explained / total
-            evidence = (
-                sum(
-                    weight * credit.get(token, 0.0)
-                    for token, weight in weights.items()
-                    if token not in question_words
-                )
-                / index.max_idf
-            )
             topical = config.phrasing_weight * f1 + (1 - config.phrasing_weight) * coverage
             score = (1 - config.wording_weight) * topical + config.wording_weight * wording[entry_index]
-            exact = index.exact.get(spoken) == entry_index
-            ranked.append(_Scored(score, coverage, evidence, entry_index, exact))
+            ranked.append(
+                Scored(score, coverage, evidence / index.max_idf, entry_index, exact_entry == entry_index)
+            )
         ranked.sort(key=lambda scored: scored.score, reverse=True)
         return ranked
 
@@ -244,7 +245,7 @@ class Matcher:
             )
         return self.decide(text, self._rank(analysed, self._resolve(analysed)), started)
 
-    def decide(self, text: str, ranked: Sequence[_Scored], started: float | None = None) -> Match:
+    def decide(self, text: str, ranked: Sequence[Scored], started: float | None = None) -> Match:
         """Turn ranked candidates into a decision using the configured thresholds."""
         config = self.config
         elapsed = _since(started) if started is not None else 0.0
@@ -254,7 +255,7 @@ class Matcher:
             )
             for s in ranked[: config.max_alternatives]
         )
-        best = ranked[0] if ranked else _Scored(0.0, 0.0, 0.0, -1)
+        best = ranked[0] if ranked else Scored(0.0, 0.0, 0.0, -1)
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         confident = (
             best.score >= config.answer_threshold
@@ -289,7 +290,9 @@ class Matcher:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scored:
+class Scored:
+    """One entry's standing for one question, before a decision is made."""
+
     score: float
     coverage: float
     """Share of the question's weight the entry accounts for."""
