@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng libportaudio2 sox
+# espeak-ng, sox: test audio; libportaudio2: the microphone; pulseaudio: virtual devices for tests.
+APT_PACKAGES := espeak-ng libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins
 
 .PHONY: run test setup system-packages lint bench check clean
 
@@ -22,6 +23,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m tests.bench.bench_matcher
+	$(BIN)/python -m tests.bench.bench_asr
 
 check: setup
 	$(BIN)/voicefaq check

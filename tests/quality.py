@@ -11,8 +11,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voice.matcher import Decision, Match, Matcher
+
+if TYPE_CHECKING:
+    from tests.spoken_set import Clip
+    from voice.asr import Recognizer
 
 DATA = Path(__file__).parent / "data"
 
@@ -147,6 +152,25 @@ class PlainFuzzy:
         )
         entry = self.entries[index]
         return Match(text, Decision.ANSWER, entry.answer, entry, score / 100, ())
+
+
+def evaluate_spoken(recognizer: Recognizer, matcher: Matcher, clips: Iterable[Clip]) -> Report:
+    """Accuracy on spoken clips: transcribe each, then match. A clip in which nothing
+    was heard counts as not answered (a fallback)."""
+    from voice.audio import read
+    from voice.errors import NoSpeechError
+    from voice.spoken import ask_audio
+
+    def results() -> Iterable[tuple[Labelled, Match]]:
+        for clip in clips:
+            row = Labelled(clip.text, clip.expect, clip.also)
+            try:
+                match = ask_audio(read(clip.path), recognizer, matcher, str(clip.path)).match
+            except NoSpeechError:
+                match = matcher.decide("", [])
+            yield row, match
+
+    return tally(results())
 
 
 def _describe(row: Labelled, match: Match) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ENTRIES, JSON_FIELDS, write_set
-from voice.__main__ import main
+from voice.cli import main
 
 
 def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:

@@ -44,3 +44,19 @@ class AnswersFormatError(VoiceError):
 
 class InputTextError(VoiceError):
     """A question's text cannot be used (empty, too long, not UTF-8)."""
+
+
+class AudioFormatError(VoiceError):
+    """Audio that cannot be used: not audio, empty, truncated, too long."""
+
+
+class NoSpeechError(VoiceError):
+    """Audio that holds no speech."""
+
+
+class ModelNotFoundError(VoiceError):
+    """A speech model is missing or broken."""
+
+
+class AudioDeviceError(VoiceError):
+    """A microphone or speaker cannot be opened."""

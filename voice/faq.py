@@ -86,6 +86,8 @@ class FaqSet:
     fillers: tuple[str, ...] = ()
     matching: dict[str, float] = field(default_factory=dict)
     """Overrides of the matcher's thresholds (see voice.config.MatcherConfig)."""
+    speech_prompt: str | None = None
+    """A short text in the words people use with this set, to prime speech recognition."""
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -328,6 +330,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         synonyms=synonyms,
         fillers=check.texts(set_doc, meta, (), "fillers"),
         matching=matching,
+        speech_prompt=check.text(set_doc, meta, (), "speech_prompt", required=False),
     )
     return faq_set, problems
 

@@ -1,0 +1,106 @@
+"""The microphone, exercised through PulseAudio virtual devices (no sound card here)."""
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.virtual_audio import VirtualMicrophone, virtual_audio
+from voice.audio import SAMPLE_RATE, read
+from voice.cli import main
+from voice.errors import AudioDeviceError
+from voice.mic import Microphone, devices, find_input
+from voice.vad import Endpointer, EndpointKind
+
+
+@pytest.fixture(scope="module")
+def mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualMicrophone]:
+    with virtual_audio(tmp_path_factory.mktemp("pulse")) as microphone:
+        yield microphone
+
+
+@pytest.fixture(scope="module")
+def question_pcm(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is needed: apt-get install espeak-ng"
+    wav = tmp_path_factory.mktemp("q") / "q.wav"
+    subprocess.run(
+        [
+            espeak,
+            "-v",
+            "en-us+m3",
+            "-s",
+            "140",
+            "-w",
+            str(wav),
+            "what can a physical therapist do if I keep falling",
+        ],
+        check=True,
+    )
+    return read(wav).pcm16()
+
+
+def test_lists_the_virtual_devices(mic: VirtualMicrophone) -> None:
+    found = devices()
+    assert any(d.input_channels > 0 for d in found)
+    assert find_input("pulse").name == "pulse"
+    assert find_input(str(find_input("pulse").index)).name == "pulse"
+
+
+def test_unknown_device_names_the_alternatives(mic: VirtualMicrophone) -> None:
+    with pytest.raises(
+        AudioDeviceError, match=r"no input device matches 'studio mic'; input devices: .*pulse"
+    ):
+        find_input("studio mic")
+
+
+def test_captures_a_spoken_question(mic: VirtualMicrophone, question_pcm: bytes) -> None:
+    endpointer = Endpointer()
+    threading.Timer(0.5, mic.say, [question_pcm]).start()
+    with Microphone("pulse") as microphone:
+        utterance = b""
+        for block in microphone.blocks(timeout=5):
+            events = endpointer.feed(block)
+            ended = [e for e in events if e.kind is EndpointKind.SPEECH_ENDED]
+            if ended:
+                utterance = ended[0].pcm16
+                break
+    seconds = len(utterance) / 2 / SAMPLE_RATE
+    spoken = len(question_pcm) / 2 / SAMPLE_RATE
+    assert spoken < seconds < spoken + 3
+    heard = np.frombuffer(utterance, dtype="<i2")
+    assert np.abs(heard).max() > 1000  # real signal came through, not silence
+
+
+def test_devices_command(mic: VirtualMicrophone, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["devices"]) == 0
+    assert "pulse" in capsys.readouterr().out
+    assert main(["devices", "--json"]) == 0
+    assert any(d["name"] == "pulse" for d in json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.whisper
+def test_ask_from_the_microphone(
+    mic: VirtualMicrophone, question_pcm: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    threading.Timer(1.0, mic.say, [question_pcm]).start()
+    assert (
+        main(["ask", "--mic", "--device", "pulse", "--engine", "whisper", "--json", "--end-silence", "1.0"])
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["engine"] == "whisper" and result["audio"] == "microphone"
+    assert result["decision"] == "answer" and result["entry_id"] == "tripping-falling"
+
+
+def test_missing_device_from_the_command_line(
+    mic: VirtualMicrophone, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["ask", "--mic", "--device", "no such mic", "--engine", "whisper"]) == 1
+    err = capsys.readouterr().err
+    assert "no input device matches 'no such mic'" in err and "Traceback" not in err

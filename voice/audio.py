@@ -1,0 +1,127 @@
+"""Audio in: decode any common file format to 16 kHz mono, and chunk it.
+
+Pure: bytes or a path in, samples out. soundfile (libsndfile) reads WAV in every
+common sample format (8/16/24/32-bit integer, float), FLAC and OGG; soxr resamples.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from voice.errors import AudioFormatError
+
+SAMPLE_RATE = 16_000
+"""Hertz: what every recogniser here is fed."""
+MAX_SECONDS = 120.0
+"""Longest audio accepted for one question; longer is refused rather than truncated."""
+MAX_FILE_BYTES = 200_000_000
+MIN_SECONDS = 0.1
+SILENCE_RMS = 1e-3
+"""Below this RMS (full scale = 1.0) a recording holds no speech at all."""
+
+Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """Mono float samples in -1..1 at SAMPLE_RATE."""
+
+    samples: Samples
+    source_rate: int
+    """Hertz of the original recording, before resampling."""
+    source_channels: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(np.mean(np.square(self.samples)))) if len(self.samples) else 0.0
+
+    def pcm16(self) -> bytes:
+        """Little-endian signed 16-bit PCM, what Vosk and webrtcvad take."""
+        return float_to_pcm16(self.samples)
+
+
+def float_to_pcm16(samples: Samples) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def pcm16_to_float(data: bytes) -> Samples:
+    if len(data) % 2:
+        raise AudioFormatError("16-bit PCM needs an even number of bytes")
+    return (np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def to_mono_16k(samples: npt.NDArray[np.floating], sample_rate: int) -> Samples:
+    """Mix down to mono and resample to 16 kHz with soxr's high-quality filter."""
+    import soxr
+
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if sample_rate != SAMPLE_RATE:
+        mono = soxr.resample(mono, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    return mono
+
+
+def decode(data: bytes, name: str = "audio") -> Audio:
+    """Decode a whole audio file held in memory (WAV, FLAC, OGG)."""
+    import soundfile
+
+    if not data:
+        raise AudioFormatError(f"{name}: the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise AudioFormatError(f"{name}: {len(data):,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
+    try:
+        with soundfile.SoundFile(io.BytesIO(data)) as sound:
+            rate, channels, frames = sound.samplerate, sound.channels, sound.frames
+            if rate <= 0 or channels <= 0:
+                raise AudioFormatError(f"{name}: the header says {rate} Hz, {channels} channels")
+            if frames / rate > MAX_SECONDS:
+                raise AudioFormatError(
+                    f"{name}: {frames / rate:.0f} s of audio is too long for one question; "
+                    f"the limit is {MAX_SECONDS:.0f} s"
+                )
+            samples = sound.read(dtype="float32", always_2d=True)
+    except AudioFormatError:
+        raise
+    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioFormatError(
+            f"{name}: cannot read it as audio ({exc}); use WAV, FLAC or OGG, for example "
+            f"`sox input.mp3 -r 16000 -c 1 question.wav`"
+        ) from None
+    if len(samples) == 0:
+        raise AudioFormatError(f"{name}: the file holds no audio samples (truncated?)")
+    if len(samples) / rate < MIN_SECONDS:
+        raise AudioFormatError(f"{name}: {len(samples) / rate * 1000:.0f} ms is too short to hold a question")
+    return Audio(to_mono_16k(samples, rate), rate, channels)
+
+
+def read(path: str | Path) -> Audio:
+    """Decode an audio file from disk, with errors that name the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise AudioFormatError(f"{path}: {size:,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AudioFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AudioFormatError(f"{path}: is a folder, not an audio file") from None
+    except OSError as exc:
+        raise AudioFormatError(f"{path}: cannot read it ({exc.strerror})") from None
+    return decode(data, str(path))
+
+
+def chunks(pcm: bytes, chunk_bytes: int) -> Iterator[bytes]:
+    """Split PCM into pieces of `chunk_bytes` (the last may be shorter)."""
+    for start in range(0, len(pcm), chunk_bytes):
+        yield pcm[start : start + chunk_bytes]

@@ -1,0 +1,244 @@
+"""The speech commands: `transcribe`, `ask --audio` / `ask --mic`, `devices`, `models`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from voice import audio as audio_io
+from voice.asr import Recognizer, load_recognizer, speech_prompt, speech_vocabulary
+from voice.audio import Audio, pcm16_to_float
+from voice.cli.output import print_json, print_match
+from voice.config import default_answers_dir
+from voice.errors import AudioDeviceError, AudioFormatError, NoSpeechError, VoiceError
+from voice.faq import FaqSet, load_set
+from voice.matcher import Matcher
+from voice.spoken import ask_audio, require_speech
+from voice.vad import EndpointConfig, Endpointer, EndpointKind
+
+EXIT_OK, EXIT_ERROR = 0, 1
+_ENDPOINT_DEFAULTS = EndpointConfig()
+
+
+def _recognizer(args: argparse.Namespace, faq_set: FaqSet | None) -> tuple[Recognizer, float]:
+    if args.mic:  # a missing microphone should fail before a model takes seconds to load
+        from voice.mic import find_input
+
+        find_input(args.device)
+    started = time.perf_counter()
+    wants_words = args.command == "transcribe" and args.json
+    recognizer = load_recognizer(
+        args.engine, args.model, speech_vocabulary(faq_set), speech_prompt(faq_set), words=wants_words
+    )
+    return recognizer, (time.perf_counter() - started) * 1000
+
+
+def _listen_once(args: argparse.Namespace) -> Audio:
+    """One utterance from the microphone, ended by silence (slow speakers allowed)."""
+    from voice.mic import Microphone
+
+    config = EndpointConfig(end_silence_s=args.end_silence, max_utterance_s=args.max_seconds)
+    endpointer = Endpointer(config)
+    with Microphone(args.device) as mic:
+        print(
+            f"listening on {mic.device.name!r}; speak your question "
+            f"(it ends after {config.end_silence_s:g} s of silence)",
+            file=sys.stderr,
+            flush=True,
+        )
+        for block in mic.blocks():
+            for event in endpointer.feed(block):
+                if event.kind is EndpointKind.SPEECH_STARTED:
+                    print("hearing you...", file=sys.stderr, flush=True)
+                elif event.pcm16:
+                    return Audio(pcm16_to_float(event.pcm16), audio_io.SAMPLE_RATE, 1)
+    raise AudioDeviceError("the microphone stopped before a question was heard")
+
+
+def _sources(args: argparse.Namespace) -> Iterator[tuple[str, Audio | VoiceError]]:
+    """(name, audio or the error that made it unusable) for each file, or the microphone."""
+    if args.mic:
+        yield "microphone", _listen_once(args)
+        return
+    for path in args.files if args.command == "transcribe" else args.audio:
+        try:
+            yield str(path), audio_io.read(path)
+        except AudioFormatError as exc:
+            yield str(path), exc
+
+
+def _report_failure(name: str, error: VoiceError, as_json: bool) -> None:
+    print(f"voicefaq: {error}", file=sys.stderr)
+    if as_json:
+        print_json({"audio": name, "error": str(error)})
+
+
+def transcribe(args: argparse.Namespace) -> int:
+    faq_set = load_set(args.answers or default_answers_dir())
+    recognizer, _ = _recognizer(args, faq_set)
+    failures = 0
+    for name, audio in _sources(args):
+        try:
+            if isinstance(audio, VoiceError):
+                raise audio
+            require_speech(audio, name)
+            transcript = recognizer.transcribe(audio)
+        except (AudioFormatError, NoSpeechError) as exc:
+            failures += 1
+            _report_failure(name, exc, args.json)
+            continue
+        if args.json:
+            print_json({"audio": name, **transcript.to_dict()})
+        else:
+            prefix = f"{name}: " if len(args.files) > 1 else ""
+            print(f"{prefix}{transcript.text}", flush=True)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def ask(args: argparse.Namespace) -> int:
+    """Spoken questions: files (one engine load for all) or one from the microphone."""
+    started = time.perf_counter()
+    faq_set = load_set(args.answers or default_answers_dir())
+    matcher = Matcher(faq_set)
+    recognizer, engine_ms = _recognizer(args, faq_set)
+    load_ms = (time.perf_counter() - started) * 1000
+    failures = 0
+    for name, audio in _sources(args):
+        try:
+            if isinstance(audio, VoiceError):
+                raise audio
+            spoken = ask_audio(audio, recognizer, matcher, name)
+        except (AudioFormatError, NoSpeechError) as exc:
+            failures += 1
+            _report_failure(name, exc, args.json or args.jsonl)
+            continue
+        if args.json or args.jsonl:
+            print_json({"audio": name, **spoken.to_dict(load_ms=load_ms, engine_load_ms=engine_ms)})
+        else:
+            heard = spoken.transcript
+            confidence = "" if heard.confidence is None else f", confidence {heard.confidence:.2f}"
+            print(f'{name}: heard "{heard.text}" ({heard.engine}, {heard.audio_s:.1f} s{confidence})')
+            print_match(spoken.match)
+            print()
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def list_devices(args: argparse.Namespace) -> int:
+    from voice.mic import devices
+
+    found = devices()
+    if args.json:
+        print_json(
+            [
+                {
+                    "index": d.index,
+                    "name": d.name,
+                    "inputs": d.input_channels,
+                    "outputs": d.output_channels,
+                    "default_rate": d.default_rate,
+                    "default_input": d.is_default_input,
+                    "default_output": d.is_default_output,
+                }
+                for d in found
+            ]
+        )
+        return EXIT_OK
+    if not found:
+        print("no audio devices found; `voicefaq ask --audio FILE.wav` works without them")
+        return EXIT_ERROR
+    print("index  in  out  rate    name")
+    for d in found:
+        marks = " ".join(
+            m
+            for m, on in (("(default input)", d.is_default_input), ("(default output)", d.is_default_output))
+            if on
+        )
+        channels = f"{d.input_channels:>2}  {d.output_channels:>3}"
+        print(f"{d.index:>5}  {channels}  {d.default_rate:<6}  {d.name} {marks}")
+    return EXIT_OK
+
+
+def models_command(args: argparse.Namespace) -> int:
+    from voice import models
+
+    if args.models_command == "download":
+        path = models.download(args.name, progress=_progress_bar())
+        print(f"installed {args.name} in {path}")
+        return EXIT_OK
+    found = models.list_models()
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": m.name,
+                    "engine": m.engine,
+                    "path": str(m.path),
+                    "language": m.language,
+                    "installed": m.installed,
+                    "note": m.note,
+                }
+                for m in found
+            ]
+        )
+    else:
+        for m in found:
+            state = "installed" if m.installed else "not installed"
+            print(f"{m.engine:<8} {m.name:<32} {state:<14} {m.path}" + (f"  ({m.note})" if m.note else ""))
+        print(f"\nengine used by default: {models.default_engine()}")
+    return EXIT_OK
+
+
+def _progress_bar() -> Callable[[int, int | None], None]:
+    shown = {"percent": -1}
+
+    def show(done: int, total: int | None) -> None:
+        if total:
+            percent = done * 100 // total
+            if percent != shown["percent"]:
+                shown["percent"] = percent
+                bar = "#" * (percent // 4)
+                print(
+                    f"\rdownloading [{bar:<25}] {percent:3d}% of {total / 1e6:.0f} MB",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if done >= total:
+                    print(file=sys.stderr)
+        else:
+            print(f"\rdownloading {done / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("vosk", "whisper"),
+        help="speech engine (default: Vosk when an English Vosk model is installed, "
+        "else the bundled whisper tiny.en)",
+    )
+    parser.add_argument("--model", type=Path, metavar="PATH", help="Vosk model folder to use")
+    parser.add_argument(
+        "--mic",
+        action="store_true",
+        help="listen for one question on the microphone instead of reading files",
+    )
+    parser.add_argument("--device", metavar="NAME|INDEX", help="microphone to use (see `voicefaq devices`)")
+    parser.add_argument(
+        "--end-silence",
+        type=float,
+        default=_ENDPOINT_DEFAULTS.end_silence_s,
+        metavar="SECONDS",
+        help="silence that ends a spoken question (default %(default)s s)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=_ENDPOINT_DEFAULTS.max_utterance_s,
+        metavar="SECONDS",
+        help="longest spoken question (default %(default)s s)",
+    )

@@ -1,0 +1,117 @@
+"""The text commands: `voicefaq ask` (typed questions) and `voicefaq check`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from voice.cli.output import print_json, print_match
+from voice.config import MAX_QUESTION_CHARS, default_answers_dir
+from voice.errors import InputTextError
+from voice.faq import check_set, load_set
+from voice.matcher import Matcher
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def question_text(raw: str | bytes) -> str:
+    """The question as clean text, or InputTextError saying what is wrong with it."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputTextError(
+                f"the question is not UTF-8 text (bad byte at position {exc.start}); send UTF-8"
+            ) from None
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as exc:  # argv bytes Python could not decode
+        raise InputTextError(
+            f"the question is not UTF-8 text (bad character at position {exc.start}); send UTF-8"
+        ) from None
+    text = " ".join(raw.split())
+    if not text:
+        raise InputTextError("the question is empty; say or type a question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputTextError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
+        )
+    return text
+
+
+def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Typed questions: one from the arguments, or many from standard input."""
+    if args.jsonl and args.question:
+        parser.error("--jsonl reads questions from standard input; give no question arguments")
+    started = time.perf_counter()
+    faq_set = load_set(args.answers or default_answers_dir())
+    matcher = Matcher(faq_set)
+    load_ms = (time.perf_counter() - started) * 1000
+    if not args.jsonl and not args.question:
+        if args.json:
+            parser.error("--json needs a question; use --jsonl to read questions from standard input")
+        return conversation(matcher)
+    if not args.jsonl:
+        try:
+            text = question_text(" ".join(args.question))
+        except InputTextError as exc:
+            parser.error(str(exc))
+        match = matcher.match(text)
+        if args.json:
+            print_json(match.to_dict(load_ms=load_ms))
+        else:
+            print_match(match)
+        return EXIT_OK
+    failures = 0
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        line = raw.rstrip(b"\r\n")
+        try:
+            result = matcher.match(question_text(line)).to_dict()
+        except InputTextError as exc:
+            failures += 1
+            print(f"voicefaq: line {number}: {exc}", file=sys.stderr)
+            result = {"input": line.decode("utf-8", "replace")[:200], "error": str(exc)}
+        print_json(result)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def conversation(matcher: Matcher) -> int:
+    """Text mode: one question per line from standard input, answers printed in full."""
+    interactive = sys.stdin.isatty()
+    faq_set = matcher.faq_set
+    if interactive:
+        print(
+            f"{faq_set.title}. {faq_set.disclaimer}\nType a question and press Enter; "
+            "an empty line or Ctrl-D ends.\n"
+        )
+    while True:
+        try:
+            line = input("question> " if interactive else "")
+        except EOFError:
+            return EXIT_OK
+        if interactive and not line.strip():
+            return EXIT_OK
+        try:
+            text = question_text(line)
+        except InputTextError as exc:
+            print(f"voicefaq: {exc}", file=sys.stderr)
+            continue
+        print_match(matcher.match(text))
+        print()
+
+
+def check(args: argparse.Namespace) -> int:
+    directory = args.directory or default_answers_dir()
+    faq_set, problems = check_set(directory)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems or faq_set is None:
+        print(f"{directory}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return EXIT_ERROR
+    phrasings = sum(len(entry.phrasings) for entry in faq_set.entries)
+    print(
+        f"{directory}: ok: {len(faq_set.entries)} entries, {phrasings} phrasings, "
+        f"{len(faq_set.emergencies)} emergency kinds"
+    )
+    return EXIT_OK
