@@ -93,8 +93,9 @@ def decode(data: bytes, name: str = "audio") -> Audio:
     except AudioFormatError:
         raise
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+        reason = getattr(exc, "error_string", None) or str(exc)  # without libsndfile's object repr
         raise AudioFormatError(
-            f"{name}: cannot read it as audio ({exc}); use WAV, FLAC or OGG, for example "
+            f"{name}: cannot read it as audio ({reason}); use WAV, FLAC or OGG, for example "
             f"`sox input.mp3 -r 16000 -c 1 question.wav`"
         ) from None
     if len(samples) == 0:
