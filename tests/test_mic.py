@@ -5,7 +5,6 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,7 +98,7 @@ def test_ask_from_the_microphone(
 
 
 def test_missing_device_from_the_command_line(
-    mic: VirtualMicrophone, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    mic: VirtualMicrophone, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["ask", "--mic", "--device", "no such mic", "--engine", "whisper"]) == 1
     err = capsys.readouterr().err

@@ -158,7 +158,7 @@ def load_recognizer(
 
     if engine not in (None, *ENGINES):
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "vosk" or (engine is None and (vosk_model or models.find_vosk_model(None))):
+    if (engine or models.default_engine(vosk_model)) == "vosk":
         from voice.asr.vosk import VoskRecognizer
 
         return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary))
