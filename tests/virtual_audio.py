@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from voice.audio import Audio, pcm16_to_float
+
 BLOCK_SECONDS = 0.05
 RATE = 16_000
 BLOCK_BYTES = int(RATE * BLOCK_SECONDS) * 2
+SPEAKER_SINK = "voicefaq_test_spk"
+"""The null sink `virtual_audio` makes the default speaker (with this process's id appended)."""
 
 
 class VirtualMicrophone:
@@ -49,7 +53,10 @@ class VirtualMicrophone:
                     del self._pending[:BLOCK_BYTES]
                     if not self._pending:
                         self.spoken.set()
-                os.write(descriptor, block.ljust(BLOCK_BYTES, b"\0"))
+                try:
+                    os.write(descriptor, block.ljust(BLOCK_BYTES, b"\0"))
+                except BrokenPipeError:  # the source was unloaded while this write waited
+                    return
                 blocks += 1
                 time.sleep(max(0.0, started + blocks * BLOCK_SECONDS - time.monotonic()))
         finally:
@@ -90,20 +97,26 @@ def virtual_audio(tmp_dir: Path) -> Iterator[VirtualMicrophone]:
         raise RuntimeError(f"{', '.join(missing)} missing; run `make setup` (apt-get install pulseaudio)")
     _ensure_daemon()
     fifo = tmp_dir / "mic.fifo"
+    # Names of this process's own, so that test runs sharing one PulseAudio daemon do
+    # not hear each other; PULSE_SINK/PULSE_SOURCE send this process's streams there
+    # even if another run changes the server's defaults.
+    sink, source = f"{SPEAKER_SINK}_{os.getpid()}", f"voicefaq_test_mic_{os.getpid()}"
     modules = [
-        _pactl("load-module", "module-null-sink", "sink_name=voicefaq_test_spk"),
+        _pactl("load-module", "module-null-sink", f"sink_name={sink}"),
         _pactl(
             "load-module",
             "module-pipe-source",
-            "source_name=voicefaq_test_mic",
+            f"source_name={source}",
             f"file={fifo}",
             "format=s16le",
             f"rate={RATE}",
             "channels=1",
         ),
     ]
-    _pactl("set-default-sink", "voicefaq_test_spk")
-    _pactl("set-default-source", "voicefaq_test_mic")
+    _pactl("set-default-sink", sink)
+    _pactl("set-default-source", source)
+    saved = {name: os.environ.get(name) for name in ("PULSE_SINK", "PULSE_SOURCE")}
+    os.environ.update(PULSE_SINK=sink, PULSE_SOURCE=source)
     microphone = VirtualMicrophone(fifo)
     microphone.start()
     try:
@@ -112,3 +125,73 @@ def virtual_audio(tmp_dir: Path) -> Iterator[VirtualMicrophone]:
         microphone.stop()
         for module in reversed(modules):
             subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=20, check=False)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class SpeakerRecording:
+    """What `record_speaker` has heard so far, as 16 kHz mono 16-bit PCM."""
+
+    def __init__(self) -> None:
+        self._pcm = bytearray()
+        self._lock = threading.Lock()
+
+    def _add(self, data: bytes) -> None:
+        with self._lock:
+            self._pcm += data
+
+    def pcm16(self) -> bytes:
+        with self._lock:
+            return bytes(self._pcm[: len(self._pcm) // 2 * 2])
+
+    def audio(self) -> Audio:
+        return Audio(pcm16_to_float(self.pcm16()), RATE, 1)
+
+
+@contextmanager
+def record_speaker(sink: str | None = None) -> Iterator[SpeakerRecording]:
+    """Record what is played to the virtual speaker (the null sink's monitor) with `parec`,
+    from now until the block ends. Needs `virtual_audio` to be running."""
+    sink = sink or os.environ.get("PULSE_SINK", SPEAKER_SINK)
+    if shutil.which("parec") is None:
+        raise RuntimeError("parec missing; run `make setup` (apt-get install pulseaudio-utils)")
+    recording = SpeakerRecording()
+    process = subprocess.Popen(
+        [
+            "parec",
+            f"--device={sink}.monitor",
+            "--format=s16le",
+            f"--rate={RATE}",
+            "--channels=1",
+            "--raw",
+            "--latency-msec=20",  # deliver promptly: callers read the recording while it grows
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def read() -> None:
+        assert process.stdout is not None
+        while chunk := process.stdout.read1(4096):
+            recording._add(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        # A PulseAudio sink renders nothing for up to 2 s after its first client
+        # connects: start only once the monitor delivers, so nothing played is missed.
+        deadline = time.monotonic() + 10
+        while not recording.pcm16():
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"parec recorded nothing from {sink}.monitor; is `virtual_audio` running?")
+            time.sleep(0.01)
+        yield recording
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        reader.join(timeout=5)
+        assert process.stdout is not None
+        process.stdout.close()

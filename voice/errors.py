@@ -60,3 +60,11 @@ class ModelNotFoundError(VoiceError):
 
 class AudioDeviceError(VoiceError):
     """A microphone or speaker cannot be opened."""
+
+
+class SpeechError(VoiceError):
+    """Text cannot be spoken: no espeak-ng, an unknown voice, or nothing to say."""
+
+
+class OutputFileError(VoiceError):
+    """An audio file cannot be written: a missing or unwritable folder."""

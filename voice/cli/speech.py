@@ -11,12 +11,14 @@ from pathlib import Path
 from voice import audio as audio_io
 from voice.asr import Recognizer, load_recognizer, speech_prompt, speech_vocabulary
 from voice.audio import Audio, pcm16_to_float
+from voice.cli import speak
 from voice.cli.output import print_json, print_match
 from voice.config import default_answers_dir
 from voice.errors import AudioDeviceError, AudioFormatError, NoSpeechError, VoiceError
 from voice.faq import FaqSet, load_set
 from voice.matcher import Matcher
 from voice.spoken import ask_audio, require_speech
+from voice.tts import load_synthesizer
 from voice.vad import EndpointConfig, Endpointer, EndpointKind
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -53,7 +55,7 @@ def _listen_once(args: argparse.Namespace) -> Audio:
             for event in endpointer.feed(block):
                 if event.kind is EndpointKind.SPEECH_STARTED:
                     print("hearing you...", file=sys.stderr, flush=True)
-                elif event.pcm16:
+                elif event.kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
                     return Audio(pcm16_to_float(event.pcm16), audio_io.SAMPLE_RATE, 1)
     raise AudioDeviceError("the microphone stopped before a question was heard")
 
@@ -100,9 +102,12 @@ def transcribe(args: argparse.Namespace) -> int:
 
 def ask(args: argparse.Namespace) -> int:
     """Spoken questions: files (one engine load for all) or one from the microphone."""
+    replies = speak.reply_targets(args) if args.out is not None else {}  # usage errors before loading
     started = time.perf_counter()
     faq_set = load_set(args.answers or default_answers_dir())
     matcher = Matcher(faq_set)
+    if replies:
+        load_synthesizer()  # fails early, with how to install espeak-ng
     recognizer, engine_ms = _recognizer(args, faq_set)
     load_ms = (time.perf_counter() - started) * 1000
     failures = 0
@@ -115,13 +120,18 @@ def ask(args: argparse.Namespace) -> int:
             failures += 1
             _report_failure(name, exc, args.json or args.jsonl)
             continue
+        reply = speak.write_reply(spoken.match.say, replies[name]) if replies else None
         if args.json or args.jsonl:
-            print_json({"audio": name, **spoken.to_dict(load_ms=load_ms, engine_load_ms=engine_ms)})
+            tts = {"tts_ms": reply.tts_ms} if reply else {}
+            result = {"audio": name, **spoken.to_dict(load_ms=load_ms, engine_load_ms=engine_ms, **tts)}
+            print_json(result | ({"reply_wav": str(reply.path)} if reply else {}))
         else:
             heard = spoken.transcript
             confidence = "" if heard.confidence is None else f", confidence {heard.confidence:.2f}"
             print(f'{name}: heard "{heard.text}" ({heard.engine}, {heard.audio_s:.1f} s{confidence})')
             print_match(spoken.match)
+            if reply:
+                speak.print_reply(reply)
             print()
     return EXIT_ERROR if failures else EXIT_OK
 
