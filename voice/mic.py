@@ -127,6 +127,7 @@ class Microphone:
                 samplerate=rate,
                 dtype="float32",
                 blocksize=int(rate * BLOCK_SECONDS),
+                latency="low",  # the reply waits on the last block of a question
                 callback=on_audio,
             )
             self._stream.start()

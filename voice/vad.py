@@ -32,6 +32,13 @@ class EndpointConfig:
     aggressiveness: int = 2
     """webrtcvad mode 0..3: higher rejects more non-speech."""
     frame_ms: int = 30
+    pause_s: float = 0.3
+    """Seconds of silence inside an utterance that send PAUSED with the audio so far, so a
+    shell can transcribe speculatively and answer as soon as the end silence is over."""
+    still_listening_s: float | None = None
+    """Seconds of silence inside an utterance that send STILL_LISTENING (once per pause), for
+    an audible "still listening" cue; None: 1 s before the end, when end_silence_s is 2.5 s
+    or more, else no cue (a short end silence needs none)."""
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
@@ -40,6 +47,15 @@ class EndpointConfig:
             raise ValueError("aggressiveness must be 0..3")
         if self.end_silence_s <= 0 or self.max_utterance_s <= 0:
             raise ValueError("end_silence_s and max_utterance_s must be positive")
+        if self.pause_s <= 0:
+            raise ValueError("pause_s must be positive")
+
+    @property
+    def cue_after_s(self) -> float | None:
+        """When the "still listening" cue is due in a pause, or None for no cue."""
+        if self.still_listening_s is not None:
+            return self.still_listening_s if self.still_listening_s < self.end_silence_s else None
+        return self.end_silence_s - 1.0 if self.end_silence_s >= 2.5 else None
 
     @property
     def frame_bytes(self) -> int:
@@ -55,6 +71,11 @@ class EndpointKind(StrEnum):
     """The utterance is complete: silence followed it."""
     MAX_LENGTH = "max_length"
     """The utterance reached max_utterance_s and was ended there."""
+    PAUSED = "paused"
+    """pause_s of silence inside an utterance; carries the audio so far. If SPEECH_ENDED
+    follows with no speech in between, its words are the same."""
+    STILL_LISTENING = "still_listening"
+    """A long pause inside an utterance (see EndpointConfig.still_listening_s)."""
     NO_SPEECH = "no_speech"
 
 
@@ -64,7 +85,7 @@ class Endpoint:
     at_s: float
     """Seconds of audio fed since the last reset when this happened."""
     pcm16: bytes = b""
-    """For SPEECH_ENDED and MAX_LENGTH: the utterance, pre-roll included."""
+    """For SPEECH_ENDED, MAX_LENGTH and PAUSED: the utterance (so far), pre-roll included."""
 
 
 class Endpointer:
@@ -75,6 +96,8 @@ class Endpointer:
 
         self.config = config or EndpointConfig()
         self._vad = webrtcvad.Vad(self.config.aggressiveness)
+        cue_after = self.config.cue_after_s
+        self._cue_frames = None if cue_after is None else self.config.frames(cue_after)
         self.reset()
 
     def reset(self) -> None:
@@ -112,6 +135,10 @@ class Endpointer:
                     events.append(self._end(EndpointKind.SPEECH_ENDED))
                 elif len(self._utterance) >= config.frames(config.max_utterance_s):
                     events.append(self._end(EndpointKind.MAX_LENGTH))
+                elif self._silent_frames == config.frames(config.pause_s):
+                    events.append(Endpoint(EndpointKind.PAUSED, self._now(), b"".join(self._utterance)))
+                elif self._cue_frames is not None and self._silent_frames == self._cue_frames:
+                    events.append(Endpoint(EndpointKind.STILL_LISTENING, self._now()))
                 continue
             self._recent.append(voiced)
             self._pre_roll.append(frame)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from voice import __version__
-from voice.cli import speech, text
+from voice.cli import listen as listen_cli
+from voice.cli import service, speak, speech, text
 from voice.errors import VoiceError
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -55,8 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         help="recorded questions (WAV, FLAC or OGG); the engine loads once for all",
     )
     ask.add_argument("--answers", type=Path, metavar="DIR", help=ANSWERS_HELP)
+    ask.add_argument("--out", type=Path, metavar="FILE.wav|DIR", help=speak.OUT_HELP)
     speech.add_engine_options(ask)
     ask.set_defaults(subparser=ask)  # so usage errors show `voicefaq ask` usage
+
+    speak.add_say_parser(commands)
 
     check = commands.add_parser(
         "check",
@@ -84,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     speech.add_engine_options(transcribe)
     transcribe.set_defaults(subparser=transcribe)
 
+    listen = commands.add_parser(
+        "listen",
+        help="the hands-free conversation on the microphone and speaker (what `make run` starts)",
+        description="Listen for spoken questions and speak the answers. Always available: repeat, "
+        "slower, faster, louder, softer, stop, more, help, go back, goodbye. Ctrl-C ends it.",
+    )
+    listen_cli.add_arguments(listen)
+    listen.set_defaults(subparser=listen)
+
     devices = commands.add_parser("devices", help="list microphones and speakers")
     devices.add_argument("--json", action="store_true")
 
@@ -96,12 +109,36 @@ def _parser() -> argparse.ArgumentParser:
         "name", nargs="?", default="en-us-small", help="model to download (default: %(default)s)"
     )
     models.set_defaults(models_command="list", json=False)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the kiosk service (HTTP API and web page)",
+        description="Serve the kiosk page and the HTTP API on this machine (127.0.0.1 unless --host).",
+    )
+    serve.add_argument("--answers", type=Path, metavar="DIR", help=ANSWERS_HELP)
+    service.add_serve_arguments(serve)
+
+    review = commands.add_parser(
+        "review",
+        help="list questions the assistant could not answer",
+        description="Questions that ended in fallback or confirm, grouped by similar wording, "
+        "most asked first, with the entries that came closest.",
+    )
+    service.add_review_arguments(review)
     return parser
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         return text.check(args)
+    if args.command == "serve":
+        return service.serve(args)
+    if args.command == "review":
+        return service.review(args)
+    if args.command == "listen":
+        return listen_cli.listen(args)
+    if args.command == "say":
+        return speak.say(args)
     if args.command == "devices":
         return speech.list_devices(args)
     if args.command == "models":
@@ -117,6 +154,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.audio and args.mic:
             parser.error("give --audio files or --mic, not both")
         return speech.ask(args)
+    if args.out is not None:
+        return speak.ask_typed(args)
     return text.ask(args, parser)
 
 

@@ -1,0 +1,235 @@
+"""`voicefaq listen` end to end, on PulseAudio virtual devices (no sound card here).
+
+A question made by espeak-ng goes into the virtual microphone; the reply is recorded
+from the virtual speaker's monitor, transcribed, and must hold the right answer;
+"stop" said during a long answer must cut it short.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.virtual_audio import SpeakerRecording, VirtualMicrophone, record_speaker, virtual_audio
+from voice.audio import SAMPLE_RATE, Audio, read
+from voice.cli import main
+
+pytestmark = pytest.mark.whisper
+
+END_SILENCE_S = 1.0
+QUIET_RMS = 0.005
+
+
+@pytest.fixture(scope="module")
+def mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualMicrophone]:
+    with virtual_audio(tmp_path_factory.mktemp("pulse")) as microphone:
+        yield microphone
+
+
+@pytest.fixture(scope="module")
+def recognizer():  # type: ignore[no-untyped-def]
+    from voice.asr import load_recognizer
+
+    return load_recognizer("whisper")
+
+
+def _spoken(text: str, folder: Path, voice: str = "en-us+m3") -> bytes:
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is needed: apt-get install espeak-ng"
+    wav = folder / "spoken.wav"
+    subprocess.run([espeak, "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+    return read(wav).pcm16()
+
+
+def _silence(seconds: float) -> bytes:
+    return b"\0\0" * int(seconds * SAMPLE_RATE)
+
+
+class Listening:
+    """`voicefaq listen` in a child process; its captions collected line by line."""
+
+    def __init__(self, *extra: str) -> None:
+        command = [sys.executable, "-m", "voice", "listen", "--engine", "whisper", "--captions", "plain"]
+        command += ["--device", "pulse", "--output-device", "pulse", "--end-silence", str(END_SILENCE_S)]
+        self.process = subprocess.Popen(
+            [*command, *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.decode("utf-8", "replace"))
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> str:
+        """Captions so far, once they match `pattern` (over joined lines)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.output.append(self.lines.get(timeout=0.1))
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+            text = " ".join(" ".join(self.output).split())
+            if re.search(pattern, text, re.IGNORECASE):
+                return text
+        pytest.fail(f"no caption matching {pattern!r}; captions were:\n{''.join(self.output)}")
+
+    def press_key(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b" ")
+        self.process.stdin.flush()
+
+    def stop(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._reader.join(timeout=5)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+
+
+def _wait_until_spoken(recording: SpeakerRecording, since: int = 0, timeout: float = 60) -> None:
+    """Until the speaker has played some speech after byte `since` of the recording, then
+    fallen quiet."""
+    deadline = time.monotonic() + timeout
+    while _voiced_seconds(recording.audio().samples[since // 2 :]) < 0.5:
+        if time.monotonic() > deadline:
+            pytest.fail("the speaker played nothing")
+        time.sleep(0.1)
+    _wait_until_quiet(recording, timeout=timeout)
+
+
+def _wait_until_quiet(recording: SpeakerRecording, quiet_s: float = 1.0, timeout: float = 60) -> None:
+    """Until the speaker has played nothing for `quiet_s`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tail = recording.audio().samples[-int(quiet_s * SAMPLE_RATE) :]
+        if len(tail) == int(quiet_s * SAMPLE_RATE) and float(np.sqrt(np.mean(tail**2))) < QUIET_RMS:
+            return
+        time.sleep(0.1)
+    pytest.fail("the speaker never went quiet")
+
+
+def _voiced_seconds(samples: np.ndarray) -> float:
+    blocks = samples[: len(samples) // 320 * 320].reshape(-1, 320)  # 20 ms
+    return float((np.sqrt((blocks**2).mean(axis=1)) > QUIET_RMS).sum()) * 0.02
+
+
+def test_a_spoken_question_is_answered_aloud(mic: VirtualMicrophone, recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    question = _spoken("what can a physical therapist do if I keep falling", tmp_path)
+    with record_speaker() as speaker:
+        listening = Listening()
+        try:
+            listening.wait_for(r"Assistant: Hello")
+            _wait_until_spoken(speaker)
+            start = len(speaker.pcm16())
+            mic.say(question + _silence(END_SILENCE_S + 1))
+            captions = listening.wait_for(r"Assistant: The first step is finding the cause.*You can also ask")
+            _wait_until_spoken(speaker, since=start)
+            reply = Audio(speaker.audio().samples[start // 2 :], SAMPLE_RATE, 1)
+        finally:
+            assert listening.stop() == 0
+    assert "You said: What can a physical therapist do if I keep falling" in captions
+    heard = recognizer.transcribe(reply).text.lower()
+    for words in ("finding the cause", "muscles", "balance"):
+        assert words in heard, heard
+
+
+def test_stop_cuts_a_long_answer_short(mic: VirtualMicrophone, tmp_path: Path) -> None:
+    question = _spoken("what can a physical therapist do if I keep falling", tmp_path)
+    stop = _spoken("stop", tmp_path)
+    with record_speaker() as speaker:
+        listening = Listening()
+        try:
+            listening.wait_for(r"Assistant: Hello")
+            _wait_until_spoken(speaker)
+            mic.say(question + _silence(END_SILENCE_S + 0.5))
+            listening.wait_for(r"Assistant: The first step")
+            while _voiced_seconds(speaker.audio().samples[-SAMPLE_RATE:]) < 0.3:  # the answer is playing
+                time.sleep(0.05)
+            start = len(speaker.pcm16())
+            said_at = time.monotonic()
+            mic.say(stop + _silence(END_SILENCE_S + 2))
+            listening.wait_for(r"You said: stop")
+            stopped_after = time.monotonic() - said_at
+            time.sleep(2.0)
+            after_stop = speaker.audio().samples[start // 2 :]
+        finally:
+            assert listening.stop() == 0
+    # The whole answer takes about 15 s to say; it ended within a sentence of "stop".
+    assert stopped_after < 8
+    assert _voiced_seconds(after_stop) < 7
+    assert _voiced_seconds(after_stop[-SAMPLE_RATE:]) == 0
+
+
+def test_push_to_talk_hears_a_question_only_after_a_key(mic: VirtualMicrophone, tmp_path: Path) -> None:
+    question = _spoken("what is a physiatrist", tmp_path)
+    with record_speaker() as speaker:
+        listening = Listening("--mode", "push")
+        try:
+            listening.wait_for(r"Assistant: Hello.*press")
+            _wait_until_spoken(speaker)
+            mic.say(question + _silence(END_SILENCE_S + 0.5))
+            mic.spoken.wait(30)
+            time.sleep(3)  # time enough to have answered, had it been heard
+            listening.press_key()
+            listening.wait_for(r"Listening")
+            mic.say(question + _silence(END_SILENCE_S + 0.5))
+            captions = listening.wait_for(r"Assistant: No. A physiatrist is a doctor")
+        finally:
+            assert listening.stop() == 0
+    assert captions.count("You said:") == 1
+
+
+def test_no_microphone_names_the_alternatives(
+    mic: VirtualMicrophone, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["listen", "--device", "no such microphone"]) == 1
+    err = capsys.readouterr().err
+    assert "no input device matches 'no such microphone'" in err
+    for alternative in ("voicefaq ask", "--audio", "voicefaq serve"):
+        assert alternative in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rate", "500"], "rate must be"),
+        (["--end-silence", "0"], "must be positive"),
+        (["--mode", "shout"], "invalid choice"),
+        (["--record-dir", "/no/such/folder"], "not a folder"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["listen", *options])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
