@@ -22,6 +22,8 @@ COMMANDS = [
     ("I can't hear you", C.LOUDER),
     ("softer", C.SOFTER),
     ("quieter", C.SOFTER),
+    ("change voice", C.VOICE),
+    ("could you use a different voice", C.VOICE),
     ("stop", C.STOP),
     ("be quiet", C.STOP),
     ("quiet", C.STOP),

@@ -498,6 +498,17 @@ def test_voice_changes_and_says_it_again(
     assert talk.hear(command)[1:] == [("stop",), ("speak", K.NOTICE, limit)]
 
 
+def test_change_voice_cycles_and_says_it_again(faq: FaqSet, matcher: Matcher) -> None:
+    talk = Talk(faq, matcher)
+    talk.ask(FES)
+    voices = []
+    for _ in range(len(VoiceSettings.VOICES)):
+        assert talk.hear("another voice")[-1] == say(faq, "fes")
+        voices.append(talk.spoken[-1].settings.voice)
+    assert voices == [*VoiceSettings.VOICES[1:], VoiceSettings.VOICES[0]]
+    assert talk.spoken[-1].settings.rate == VoiceSettings().rate  # only the voice changed
+
+
 def test_voice_change_with_nothing_to_repeat(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher, start=False)
     assert talk.hear("speak up")[-1] == ("speak", K.NOTICE, "I'll speak louder.")

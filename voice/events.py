@@ -34,6 +34,8 @@ class CommandName(StrEnum):
     FASTER = "faster"
     LOUDER = "louder"
     SOFTER = "softer"
+    VOICE = "voice"
+    """Another voice (cycles through VoiceSettings.VOICES)."""
     STOP = "stop"
     MORE = "more"
     HELP = "help"
@@ -84,6 +86,8 @@ class VoiceSettings:
     RATE_STEP = 25
     MIN_VOLUME = 0.2
     VOLUME_STEP = 0.2
+    VOICES = ("en-us", "en-us+f3", "en-us+m3", "en-gb")
+    """espeak-ng voices that "change voice" cycles through; None counts as the first."""
 
     def __post_init__(self) -> None:
         if not self.MIN_RATE <= self.rate <= self.MAX_RATE:
@@ -104,6 +108,13 @@ class VoiceSettings:
 
     def softer(self) -> VoiceSettings:
         return replace(self, volume=round(max(self.MIN_VOLUME, self.volume - self.VOLUME_STEP), 2))
+
+    def other_voice(self) -> VoiceSettings:
+        """The next of VOICES (a voice chosen outside them goes back to the first)."""
+        current = self.VOICES.index(self.voice) if self.voice in self.VOICES else -1
+        if self.voice is None:
+            current = 0
+        return replace(self, voice=self.VOICES[(current + 1) % len(self.VOICES)])
 
 
 # Events: into the dialogue.

@@ -63,6 +63,9 @@ ADJUSTMENTS: dict[CommandName, Adjustment] = {
         "I'll speak more softly.",
         "This is the softest I can speak.",
     ),
+    CommandName.VOICE: Adjustment(
+        VoiceSettings.other_voice, "Another voice", "This is another of my voices.", ""
+    ),
 }
 
 
