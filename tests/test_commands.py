@@ -58,6 +58,7 @@ COMMANDS = [
     ("could you repeat that please", C.REPEAT),
     ("could you please repeat that for me", C.REPEAT),
     ("um slower", C.SLOWER),
+    ("Lower.", C.SLOWER),  # whisper's usual slip for a quiet "slower"
     ("a bit louder please", C.LOUDER),
     ("tell me more about it", C.MORE),
     ("help please", C.HELP),

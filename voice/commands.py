@@ -28,7 +28,7 @@ _COMMANDS: dict[CommandName, str] = {
     _C.SLOWER: "slower|slow down|more slowly|speak slower|speak more slowly|too fast",
     _C.FASTER: "faster|speed up|speak faster|quicker|too slow",
     _C.LOUDER: "louder|speak up|speak louder|volume up|i cant hear you|cant hear you",
-    _C.SOFTER: "softer|quieter|speak softer|speak more quietly|volume down|too loud|lower",
+    _C.SOFTER: "softer|quieter|speak softer|speak more quietly|volume down|too loud",
     _C.VOICE: "change voice|change your voice|change the voice|different voice|another voice|other voice|"
     "new voice|next voice|use a different voice|use another voice",
     _C.STOP: "stop|be quiet|quiet|thats enough|that is enough|enough|stop talking|hush|shush|cancel|"

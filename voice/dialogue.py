@@ -256,7 +256,8 @@ class Dialogue:
         if command is None and reply is None and not self._matcher.normalizer.words(question):
             return self._on_wake() if woke else []  # a bare wake phrase
         if event.while_speaking and command is None and reply is not Reply.MORE_TOPICS:
-            return []  # a question over the assistant's speech is not acted on
+            # Not acted on: it may be the assistant's own voice, misheard. Say why, quietly.
+            return [Show(Role.STATUS, prompts.WAIT_OR_STOP)]
         self._touch()
         actions: list[Action] = [Show(Role.PERSON, text)]
         if command is not None:

@@ -17,6 +17,7 @@ from voice.topics import spoken_list
 LISTENING = "Listening…"
 STOPPED = "Stopped"
 SETTINGS_RESET = "Settings reset"
+WAIT_OR_STOP = "I'm still speaking: say 'stop', then ask your question"
 
 SAY_HELP = "Say 'help' to hear the topics."
 NOTHING_YET = "I haven't said anything yet. Ask me a question, or say 'help'."
