@@ -6,13 +6,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# espeak-ng, sox: test audio; libportaudio2: the microphone; pulseaudio: virtual devices for tests.
-APT_PACKAGES := espeak-ng libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins
+# espeak-ng, sox: test audio; libportaudio2: the microphone; pulseaudio: virtual devices for tests;
+# chromium: the kiosk page's browser test.
+APT_PACKAGES := espeak-ng libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins chromium
 
 .PHONY: run test setup system-packages lint bench check clean
 
 run: setup
-	$(BIN)/voicefaq ask
+	$(BIN)/voicefaq listen
 
 test: setup
 	$(BIN)/ruff check voice tests

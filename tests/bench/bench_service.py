@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.bench.bench_service               (every workload)
     .venv/bin/python -m tests.bench.bench_service --workload ask --rate 200 --seconds 10
+    .venv/bin/python -m tests.bench.bench_service --workload listen --sessions 20 --questions 1
 
 The service runs in a child process on a free port, with its review log on (fallbacks
 and confirms are written to SQLite as in use), and is timed once its speech engine has
@@ -14,8 +15,13 @@ Target (issue 5): /api/ask p95 under 20 ms at 200 requests/s on 2 cores, no erro
 
 Adding a workload: write `async def name(server: Server, args: argparse.Namespace) ->
 list[Row]` and add it to WORKLOADS; `--workload name` then runs it against the same
-server, and its rows join the table. (The listening benchmark, 20 WebSocket sessions
-streaming audio in real time, belongs there.)
+server, and its rows join the table.
+
+The "listen" workload: `--sessions` WebSocket sessions (20) each stream `--questions`
+spoken questions (1) to /api/listen in real time, in 20 ms frames paced by the clock,
+while typed questions arrive at `--listen-ask-rate` a second (50); it reports the time
+from the end of each question's speech to its decision and to its spoken reply, and
+/api/ask's latency meanwhile (same target).
 """
 
 from __future__ import annotations
@@ -155,7 +161,221 @@ async def ask(server: Server, args: argparse.Namespace) -> list[Row]:
     ]
 
 
-WORKLOADS: dict[str, Workload] = {"ask": ask}
+# --- listen: WebSocket sessions streaming spoken questions in real time ---------------
+
+LISTEN_QUESTIONS = (
+    "can my physical therapist help me choose a walking aid",
+    "is a physical therapist the same as a physiatrist",
+    "how can I exercise from a wheelchair",
+    "what helps stiff legs when I am in a wheelchair",
+    "can exercise help my fatigue",
+)
+LISTEN_VOICES = ("en-us", "en-us+f3", "en-us+m3")
+FRAME_S = 0.02
+"""The page's frame: 20 ms of 16 kHz 16-bit PCM."""
+REPLY_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Spoken:
+    pcm16: bytes
+    """16 kHz mono 16-bit PCM."""
+    last_voiced_s: float
+    """Seconds from the start of `pcm16` to its last voiced sample."""
+
+
+def _spoken_questions() -> list[_Spoken]:
+    import numpy as np
+
+    from voice.audio import SAMPLE_RATE, read
+
+    spoken = []
+    with tempfile.TemporaryDirectory() as folder:
+        for number, text in enumerate(LISTEN_QUESTIONS * len(LISTEN_VOICES)):
+            wav = Path(folder) / f"{number}.wav"
+            voice = LISTEN_VOICES[number // len(LISTEN_QUESTIONS)]
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+            audio = read(wav)
+            voiced = np.flatnonzero(np.abs(audio.samples) > 0.02)
+            spoken.append(_Spoken(audio.pcm16(), float(voiced[-1] + 1) / SAMPLE_RATE))
+    return spoken
+
+
+@dataclass
+class _Turn:
+    """One question of one session: monotonic seconds (loop.time())."""
+
+    speech_end: float = 0.0
+    decision: float = 0.0
+    speak: float = 0.0
+
+
+async def _listen_session(
+    server: Server, spoken: list[_Spoken], first: int, questions: int, stagger_s: float
+) -> tuple[list[_Turn], int]:
+    """One kiosk: the greeting acknowledged, then `questions` questions streamed in real time
+    (20 ms frames paced by the clock, silence between them, as a page streams its microphone);
+    each reply is stopped once received. Returns the turns and the number of errors."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    loop = asyncio.get_running_loop()
+    turns: list[_Turn] = []
+    errors = 0
+    replied, greeted = asyncio.Event(), asyncio.Event()
+    ws_url = server.url.replace("http://", "ws://") + "/api/listen"
+    async with connect(ws_url, origin=server.url, max_size=None) as ws:
+
+        async def read() -> None:
+            nonlocal errors
+            async for message in ws:
+                if isinstance(message, bytes):
+                    continue  # a reply's WAV
+                event = json.loads(message)
+                kind = event["type"]
+                if kind == "ready":
+                    continue
+                if kind == "error":
+                    errors += 1
+                elif kind == "speak" and event["kind"] == "notice" and not turns:
+                    await ws.send(json.dumps({"type": "done", "speak_id": event["id"], "interrupted": False}))
+                    greeted.set()
+                elif kind == "decision" and turns and not turns[-1].decision:
+                    turns[-1].decision = loop.time()
+                elif kind == "speak" and turns and turns[-1].decision and not turns[-1].speak:
+                    turns[-1].speak = loop.time()
+                    replied.set()
+
+        reader = asyncio.create_task(read())
+        silence = bytes(int(FRAME_S * 16_000) * 2)
+        next_at = loop.time() + stagger_s
+
+        async def send(frame: bytes) -> None:
+            nonlocal next_at
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            await ws.send(frame)
+            next_at += FRAME_S
+
+        frame_bytes = len(silence)
+        deadline = loop.time() + REPLY_TIMEOUT_S
+        while not greeted.is_set() and loop.time() < deadline:  # words over the greeting are ignored
+            await send(silence)
+        errors += not greeted.is_set()
+        for number in range(questions):
+            question = spoken[(first + number) % len(spoken)]
+            for _ in range(int((0.5 + number % 3 * 0.5) / FRAME_S)):  # 0.5-1.5 s of silence first
+                await send(silence)
+            replied.clear()
+            turns.append(_Turn())
+            last_voiced_frame = int(question.last_voiced_s / FRAME_S)
+            for index, start in enumerate(range(0, len(question.pcm16), frame_bytes)):
+                await send(question.pcm16[start : start + frame_bytes].ljust(frame_bytes, b"\0"))
+                if index == last_voiced_frame:
+                    turns[-1].speech_end = loop.time()
+            deadline = loop.time() + REPLY_TIMEOUT_S
+            while not replied.is_set() and loop.time() < deadline:
+                await send(silence)  # the microphone keeps streaming
+            if not replied.is_set():
+                errors += 1
+            await ws.send(json.dumps({"type": "command", "command": "stop"}))
+        reader.cancel()
+    return turns, errors
+
+
+async def listen(server: Server, args: argparse.Namespace) -> list[Row]:
+    """`--sessions` WebSocket sessions stream spoken questions in real time, while typed
+    questions arrive at `--listen-ask-rate` a second (open loop, as in `ask`)."""
+    spoken = _spoken_questions()
+    ask_latencies: list[float] = []
+    ask_errors = 0
+    streaming = True
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        for text in LISTEN_QUESTIONS:  # warm the connection
+            await client.post("/api/ask", json={"text": text})
+
+        async def ask_while_streaming() -> None:
+            nonlocal ask_errors
+            start, number, pending = time.perf_counter() + 1.0, 0, []
+
+            async def one(planned: float) -> None:
+                nonlocal ask_errors
+                await asyncio.sleep(max(0.0, planned - time.perf_counter()))
+                try:
+                    response = await client.post("/api/ask", json={"text": LISTEN_QUESTIONS[number % 5]})
+                    ask_errors += response.status_code != 200
+                except httpx.HTTPError:
+                    ask_errors += 1
+                ask_latencies.append((time.perf_counter() - planned) * 1000)
+
+            while streaming:
+                planned = start + number / args.listen_ask_rate
+                pending.append(asyncio.create_task(one(planned)))
+                number += 1
+                await asyncio.sleep(max(0.0, planned - time.perf_counter()))
+            await asyncio.gather(*pending)
+
+        cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
+        started = time.perf_counter()
+        asker = asyncio.create_task(ask_while_streaming())
+        sessions = await asyncio.gather(
+            *(
+                _listen_session(server, spoken, n, args.questions, stagger_s=n * 3.0 / args.sessions)
+                for n in range(args.sessions)
+            ),
+            return_exceptions=True,
+        )
+        streaming = False
+        await asker
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(server.pid) - cpu_before
+        client_cpu = time.process_time() - client_before
+    turns = [turn for result in sessions if not isinstance(result, BaseException) for turn in result[0]]
+    errors = sum(result[1] if not isinstance(result, BaseException) else 1 for result in sessions)
+    for result in sessions:
+        if isinstance(result, BaseException):
+            print(f"a session failed: {result!r}", file=sys.stderr)
+    decided = [(t.decision - t.speech_end) * 1000 for t in turns if t.decision]
+    spoken_at = [(t.speak - t.speech_end) * 1000 for t in turns if t.speak]
+    errors += len(turns) - len(spoken_at)
+    label = f"{args.sessions} sessions x {args.questions} questions each, in real time"
+    usage = (100 * cpu / elapsed, 100 * client_cpu / elapsed)
+    ask_p95 = percentile(ask_latencies, 0.95)
+    return [
+        Row(
+            f"WS /api/listen, end of speech to decision ({label}; includes the 1.5 s end silence)",
+            percentile(decided, 0.5),
+            percentile(decided, 0.95),
+            percentile(decided, 0.99),
+            errors,
+            *usage,
+            "0 errors",
+            errors == 0,
+        ),
+        Row(
+            f"WS /api/listen, end of speech to speak + WAV ({len(spoken_at)} replies)",
+            percentile(spoken_at, 0.5),
+            percentile(spoken_at, 0.95),
+            percentile(spoken_at, 0.99),
+            errors,
+            *usage,
+            "0 errors",
+            errors == 0,
+        ),
+        Row(
+            f"POST /api/ask, {args.listen_ask_rate:g}/s meanwhile ({len(ask_latencies)} requests)",
+            percentile(ask_latencies, 0.5),
+            ask_p95,
+            percentile(ask_latencies, 0.99),
+            ask_errors,
+            *usage,
+            f"p95 < {P95_TARGET_MS:g} ms, 0 errors",
+            ask_p95 < P95_TARGET_MS and ask_errors == 0,
+        ),
+    ]
+
+
+WORKLOADS: dict[str, Workload] = {"ask": ask, "listen": listen}
 
 
 def main() -> int:
@@ -166,6 +386,14 @@ def main() -> int:
     parser.add_argument("--workload", choices=sorted(WORKLOADS), action="append", help="default: all")
     parser.add_argument("--rate", type=float, default=200.0, help="requests a second (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of a run (default %(default)s)")
+    parser.add_argument("--sessions", type=int, default=20, help="listen: sessions (default %(default)s)")
+    parser.add_argument("--questions", type=int, default=1, help="listen: asked by each (%(default)s)")
+    parser.add_argument(
+        "--listen-ask-rate",
+        type=float,
+        default=50.0,
+        help="listen: typed questions a second meanwhile (default %(default)s)",
+    )
     args = parser.parse_args()
     rows: list[Row] = []
     with serve(args.answers) as server:

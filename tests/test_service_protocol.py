@@ -1,0 +1,175 @@
+"""The /api/listen protocol's pure parts: query parameters, client messages, the events
+made from dialogue actions, and when a matcher decision is reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.events import (
+    Chose,
+    CommandName,
+    Cue,
+    KeyDown,
+    Listen,
+    Mode,
+    Offer,
+    Pressed,
+    Role,
+    SessionReset,
+    SettingsChanged,
+    Show,
+    Speak,
+    SpeechDone,
+    SpeechKind,
+    StopSpeaking,
+    VoiceSettings,
+)
+from voice.service.protocol import (
+    ProtocolError,
+    action_event,
+    check_audio,
+    parse_message,
+    parse_query,
+    speak_event,
+    took_as_question,
+)
+
+ENTRIES = frozenset({"walker", "cane"})
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, (Mode.ALWAYS, None)),
+        ({"mode": "push"}, (Mode.PUSH_TO_TALK, None)),
+        ({"mode": "wake", "end_silence": "2.5"}, (Mode.WAKE_PHRASE, 2.5)),
+        ({"end_silence": "0.5"}, (Mode.ALWAYS, 0.5)),
+    ],
+)
+def test_query_parameters(params: dict[str, str], expected: tuple[Mode, float | None]) -> None:
+    assert parse_query(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"mode": "loud"}, "mode='loud' is not a mode; use one of wake, always, push"),
+        ({"end_silence": "0.1"}, "end_silence must be a number of seconds from 0.5 to 5.0"),
+        ({"end_silence": "nan"}, "end_silence must be"),
+        ({"end_silence": "soon"}, "end_silence must be"),
+    ],
+)
+def test_bad_query_parameters_say_what_to_send(params: dict[str, str], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        parse_query(params)
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ('{"type": "command", "command": "slower"}', Pressed(CommandName.SLOWER, 5.0)),
+        ('{"type": "choose", "entry_id": "cane"}', Chose("cane", 5.0)),
+        ('{"type": "key"}', KeyDown(5.0)),
+        ('{"type": "done", "speak_id": 3}', SpeechDone(3, 5.0, False)),
+        ('{"type": "done", "speak_id": 3, "interrupted": true}', SpeechDone(3, 5.0, True)),
+    ],
+)
+def test_client_messages_become_dialogue_events(text: str, event: object) -> None:
+    assert parse_message(text, ENTRIES, at=5.0) == event
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "must be JSON"),
+        ('"key"', "unknown message type None"),
+        ('{"type": "choose", "entry_id": "walking-frame"}', "no entry 'walking-frame' to choose"),
+        ('{"type": "choose"}', "no entry None to choose"),
+        ('{"type": "done", "speak_id": 1.5}', '"done" needs "speak_id"'),
+        ('{"type": "done", "speak_id": 1, "interrupted": "no"}', '"done" needs'),
+        ('{"type": "command", "command": "jump"}', "unknown command 'jump'; commands are repeat, slower"),
+    ],
+)
+def test_bad_client_messages_say_what_to_send(text: str, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        parse_message(text, ENTRIES, at=0.0)
+
+
+@pytest.mark.parametrize(
+    ("size", "ok"), [(640, True), (32_000, True), (32_002, False), (641, False), (0, True)]
+)
+def test_audio_frames_are_even_and_at_most_a_second(size: int, ok: bool) -> None:
+    if ok:
+        check_audio(bytes(size))
+    else:
+        with pytest.raises(ProtocolError):
+            check_audio(bytes(size))
+
+
+SETTINGS = VoiceSettings(rate=125)
+
+
+@pytest.mark.parametrize(
+    ("action", "event"),
+    [
+        (StopSpeaking(), {"type": "stop_speaking"}),
+        (Show(Role.PERSON, "hi"), {"type": "show", "role": "person", "text": "hi"}),
+        (
+            Offer(SpeechKind.CONFIRM, (("cane", "Should I use a cane?"),)),
+            {
+                "type": "offer",
+                "kind": "confirm",
+                "choices": [{"entry_id": "cane", "question": "Should I use a cane?"}],
+            },
+        ),
+        (Cue("listening"), {"type": "cue", "name": "listening"}),
+        (Listen(), {"type": "listen"}),
+        (
+            SettingsChanged(SETTINGS),
+            {"type": "settings", "settings": {"rate": 125, "volume": 0.8, "voice": None}},
+        ),
+        (SessionReset(), {"type": "reset"}),
+        (Speak(1, "Hello.", SpeechKind.NOTICE, SETTINGS), None),
+    ],
+)
+def test_dialogue_actions_become_events(action: object, event: object) -> None:
+    assert action_event(action) == event  # type: ignore[arg-type]
+
+
+def test_a_speak_event_announces_its_wav() -> None:
+    event = speak_event(Speak(4, "Hello.", SpeechKind.NOTICE, SETTINGS), 1.23456)
+    assert event == {
+        "type": "speak",
+        "id": 4,
+        "text": "Hello.",
+        "kind": "notice",
+        "settings": {"rate": 125, "volume": 0.8, "voice": None},
+        "seconds": 1.235,
+    }
+
+
+def _said(kind: SpeechKind) -> list[object]:
+    return [Show(Role.PERSON, "..."), Speak(2, "...", kind, SETTINGS)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "question"),
+    [
+        ("should I use a walker", SpeechKind.ANSWER, True),
+        ("where do I park", SpeechKind.FALLBACK, True),
+        ("what about a walker", SpeechKind.CONFIRM, True),
+        ("I fell and can't get up", SpeechKind.EMERGENCY, True),
+        ("repeat", SpeechKind.ANSWER, False),  # the last answer said again
+        ("hey helper say that again", SpeechKind.ANSWER, False),
+        ("the first one", SpeechKind.ANSWER, False),  # a reply to "did you mean"
+        ("help", SpeechKind.HELP, False),
+        ("slower", SpeechKind.NOTICE, False),
+    ],
+)
+def test_a_decision_is_reported_only_for_questions(text: str, kind: SpeechKind, question: bool) -> None:
+    assert took_as_question(text, _said(kind), "hey helper") is question  # type: ignore[arg-type]
+
+
+def test_no_decision_for_a_question_the_dialogue_ignored() -> None:
+    # Asked over the assistant's speech: the dialogue says nothing, so nothing was decided.
+    assert not took_as_question("should I use a walker", [], "hey helper")

@@ -1,0 +1,206 @@
+"""Speech recognition for listening sessions, sharing one engine between all of them.
+
+Every engine call goes through one gate per event loop: one call at a time for whisper
+(its adapter is not thread-safe, and on a few cores two decodes at once only slow both),
+two for Vosk. Holding so few worker threads leaves the others free for typed questions
+and synthesis. Optional work is skipped whenever the engine has anything to do: partial
+transcripts, and the speculative transcript at a pause (which, when the pause turns out
+to be the end, has the reply ready as soon as the end silence is over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from voice.asr import Recognizer, RecognizerStream, Transcript
+from voice.audio import SAMPLE_RATE, Audio, pcm16_to_float
+from voice.errors import VoiceError
+from voice.matcher import Match
+from voice.service.runtime import Runtime
+
+log = logging.getLogger("voice.service.listen")
+
+PARTIAL_EVERY_S = 1.0
+"""Seconds of new speech between partial transcripts."""
+_ENGINE_ERRORS = (VoiceError, RuntimeError, ValueError, OSError)
+"""What an engine call may raise for a bad utterance or a broken model (not a bug here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recognised:
+    """The outcome of one utterance."""
+
+    transcript: Transcript | None
+    match: Match | None
+    """The matcher's decision; None when no words were recognised (or on error)."""
+    error: Exception | None = None
+    """Why recognition failed."""
+
+
+class EngineGate:
+    """Engine calls of all sessions on one event loop, `parallel` at a time."""
+
+    def __init__(self, parallel: int) -> None:
+        self._slots = asyncio.Semaphore(parallel)
+        self.pending = 0
+        """Engine calls running or waiting."""
+
+    @property
+    def busy(self) -> bool:
+        return self.pending > 0
+
+    async def run(self, runtime: Runtime, fn: Callable[..., Any], *args: object) -> Any:
+        self.pending += 1
+        try:
+            async with self._slots:
+                call = asyncio.ensure_future(runtime.run_engine(fn, *args))
+                try:
+                    return await asyncio.shield(call)
+                except asyncio.CancelledError:
+                    # A worker thread cannot be stopped: a session that ends waits for it,
+                    # so that nothing of the session is left running.
+                    await asyncio.wait({call})
+                    raise
+        finally:
+            self.pending -= 1
+
+
+_gates: weakref.WeakKeyDictionary[Runtime, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EngineGate]]
+_gates = weakref.WeakKeyDictionary()
+
+
+def engine_gate(runtime: Runtime, recognizer: Recognizer) -> EngineGate:
+    """The gate of `runtime`'s engine on the running loop (asyncio primitives belong to
+    one loop, and tests run one app on several)."""
+    per_loop = _gates.setdefault(runtime, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    if loop not in per_loop:
+        per_loop[loop] = EngineGate(2 if recognizer.name == "vosk" else 1)
+    return per_loop[loop]
+
+
+def _transcribe(recognizer: Recognizer, pcm16: bytes) -> Transcript:
+    return recognizer.transcribe(Audio(pcm16_to_float(pcm16), SAMPLE_RATE, 1))
+
+
+def _partial(recognizer: Recognizer, holder: list[RecognizerStream], pcm16: bytes) -> str | None:
+    """Feed a stream (made on first use, in the engine's thread) and return its partial."""
+    if not holder:
+        holder.append(recognizer.stream())
+    return holder[0].accept(pcm16)
+
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+class Hearing:
+    """One session's recognition, driven by its endpointer's events. Tasks are made with
+    the session's `spawn`, so that they end with it; partials go to `on_partial`."""
+
+    def __init__(
+        self, runtime: Runtime, recognizer: Recognizer, spawn: Spawn, on_partial: Callable[[str], None]
+    ) -> None:
+        self.runtime = runtime
+        self.recognizer = recognizer
+        self.gate = engine_gate(runtime, recognizer)
+        self._spawn = spawn
+        self._on_partial = on_partial
+        self.utterance = 0
+        """Counts utterances, so that a late result is not taken for a newer question's."""
+        self._speculation: tuple[int, asyncio.Task[Recognised]] | None = None
+        self._ended = 0
+        """The last utterance that ended: no partials for it any more."""
+        self._stream: list[RecognizerStream] = []
+        self._partial_audio = bytearray()
+        self._partial_running = False
+        self._paused = False
+        """A pause was heard: timed partials stop (the rest may be the end silence), and the
+        pause's speculative transcript is shown instead."""
+        self._own = 0
+        """This session's engine calls running or waiting."""
+
+    def _others_busy(self) -> bool:
+        return self.gate.pending > self._own
+
+    def started(self) -> None:
+        """Speech started: a new utterance."""
+        self.utterance += 1
+        self._speculation = None
+        self._stream = []  # a partial still running keeps the old one
+        self._partial_audio.clear()
+        self._paused = False
+
+    def forget(self) -> None:
+        """Drop the utterance in progress (push-to-talk starts a fresh question)."""
+        self.utterance += 1
+        self._ended = self.utterance
+        self._speculation = None
+
+    def heard(self, pcm16: bytes) -> None:
+        """Audio inside an utterance: a partial transcript when one is due and the engine is idle."""
+        self._partial_audio += pcm16
+        if (
+            self._paused
+            or self._partial_running
+            or self.gate.busy
+            or len(self._partial_audio) < PARTIAL_EVERY_S * SAMPLE_RATE * 2
+        ):
+            return
+        audio, self._partial_audio = bytes(self._partial_audio), bytearray()
+        self._partial_running = True
+        self._spawn(self._run_partial(self.utterance, self._stream, audio))
+
+    def paused(self, pcm16: bytes) -> None:
+        """A short pause: transcribe what was said so far, unless other sessions need the
+        engine (this session's own partial may still be running: it is short)."""
+        self._paused = True
+        if self._others_busy():
+            self._speculation = None
+            return
+        self._speculation = (self.utterance, self._spawn(self._speculate(self.utterance, pcm16)))
+
+    def ended(self, pcm16: bytes, after_pause: bool) -> asyncio.Task[Recognised]:
+        """The utterance is over; its result, from the speculation at the last pause when
+        `after_pause` (nothing was said since) and one was made."""
+        self._ended = self.utterance
+        speculation, self._speculation = self._speculation, None
+        if after_pause and speculation is not None and speculation[0] == self.utterance:
+            return speculation[1]
+        return self._spawn(self.recognise(pcm16))
+
+    async def recognise(self, pcm16: bytes) -> Recognised:
+        """Never raises: a speculation's failure may never be looked at."""
+        self._own += 1
+        try:
+            transcript: Transcript = await self.gate.run(self.runtime, _transcribe, self.recognizer, pcm16)
+        except _ENGINE_ERRORS as exc:
+            return Recognised(None, None, exc)
+        finally:
+            self._own -= 1
+        text = transcript.text.strip()
+        return Recognised(transcript, self.runtime.matcher.match(text) if text else None)
+
+    async def _speculate(self, utterance: int, pcm16: bytes) -> Recognised:
+        result = await self.recognise(pcm16)
+        still_asking = utterance == self.utterance and self._ended != utterance
+        if result.transcript is not None and result.transcript.text and still_asking:
+            self._on_partial(result.transcript.text)  # the person is still pausing, or goes on
+        return result
+
+    async def _run_partial(self, utterance: int, stream: list[RecognizerStream], pcm16: bytes) -> None:
+        self._own += 1
+        try:
+            text = await self.gate.run(self.runtime, _partial, self.recognizer, stream, pcm16)
+        except _ENGINE_ERRORS as exc:  # a partial is optional
+            log.warning("partial transcript failed: %s", exc)
+            return
+        finally:
+            self._own -= 1
+            self._partial_running = False
+        if text and utterance == self.utterance and self._ended != utterance:
+            self._on_partial(text)

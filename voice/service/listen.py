@@ -1,0 +1,365 @@
+"""The WebSocket `/api/listen`: one kiosk's spoken conversation, streamed.
+
+The protocol (messages, events, close codes) is described in voice/service/protocol.py
+and in README.md. Here is the I/O shell around the pure Dialogue: the socket, the
+endpointer, the shared speech engine, synthesis and the review log. Everything runs on
+the event loop except engine calls and synthesis, which run in worker threads; one
+sender task is the only writer to the socket, so a "speak" event and its WAV are never
+separated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import time
+import wave
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from voice.audio import SAMPLE_RATE
+from voice.dialogue import Dialogue, DialogueConfig
+from voice.errors import ModelNotFoundError, VoiceError
+from voice.events import (
+    Action,
+    Event,
+    Heard,
+    Listen,
+    Mode,
+    PausedMidQuestion,
+    Review,
+    Speak,
+    SpeechDone,
+    Started,
+    StopSpeaking,
+    Tick,
+)
+from voice.service.errors import (
+    WS_POLICY_VIOLATION,
+    WS_TRY_AGAIN_LATER,
+    OriginRefusedError,
+    SessionsFullError,
+)
+from voice.service.hearing import Hearing, Recognised
+from voice.service.protocol import (
+    MAX_FRAME_BYTES,
+    Message,
+    ProtocolError,
+    action_event,
+    check_audio,
+    error_event,
+    parse_message,
+    parse_query,
+    settings_dict,
+    speak_event,
+    took_as_question,
+)
+from voice.service.runtime import Runtime, check_origin, get_runtime
+from voice.vad import EndpointConfig, Endpointer, EndpointKind
+
+router = APIRouter()
+log = logging.getLogger("voice.service.listen")
+
+TICK_S = 1.0
+"""How often time is passed to the dialogue (idle reset) and reply deadlines are checked."""
+PLAYBACK_GRACE_S = 2.0
+"""A reply not reported "done" this long after it should have ended is taken as played."""
+CLIENT_SILENT_S = 60.0
+"""A client that sends nothing at all for this long is disconnected (the page streams audio)."""
+WS_INTERNAL_ERROR = 1011
+WS_NORMAL = 1000
+
+
+class _Fatal(Exception):
+    """Ends the session with an error event and this close code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _wav_seconds(wav: bytes) -> float:
+    with wave.open(io.BytesIO(wav)) as reader:
+        frames, rate = int(reader.getnframes()), int(reader.getframerate())
+    return frames / rate
+
+
+class ListenSession:
+    """One WebSocket's conversation. Everything runs on the event loop except engine
+    calls and synthesis; one sender task writes to the socket, so a "speak" event and its
+    WAV are never separated."""
+
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, mode: Mode, end_silence_s: float | None
+    ) -> None:
+        self.ws = websocket
+        self.runtime = runtime
+        self.mode = mode
+        self.endpoint = EndpointConfig(
+            end_silence_s=EndpointConfig().end_silence_s if end_silence_s is None else end_silence_s,
+            max_utterance_s=runtime.limits.max_utterance_s,
+        )
+        self.endpointer = Endpointer(self.endpoint)
+        self.dialogue = Dialogue(runtime.faq_set, runtime.matcher, DialogueConfig(mode=mode))
+        self.hearing: Hearing | None = None
+        self.entry_ids = frozenset(entry.id for entry in runtime.faq_set.entries)
+        self.outbox: asyncio.Queue[Message | Speak | Review | _Fatal] = asyncio.Queue()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.awaiting: int | None = None
+        """The utterance whose transcript is awaited."""
+        self.spoke_during = False
+        self.playing: dict[int, float] = {}
+        """Speak ids not yet reported done -> monotonic time their audio should end (inf: not sent yet)."""
+        self.play_until = 0.0
+        self.last_speak = 0
+        self.cancel_through = 0
+        """Speak ids up to this one were stopped before they were sent."""
+        self.last_frame = time.monotonic()
+
+    # The socket.
+
+    async def run(self) -> None:
+        try:
+            recognizer = await self.runtime.run_blocking(self.runtime.recognizer)
+        except ModelNotFoundError as exc:
+            raise _Fatal(f"the speech engine cannot run: {exc}", WS_INTERNAL_ERROR) from None
+        self.hearing = Hearing(
+            self.runtime, recognizer, self.spawn, lambda text: self.send({"type": "partial", "text": text})
+        )
+        await self.ws.send_json(
+            {
+                "type": "ready",
+                "mode": self.mode.value,
+                "settings": settings_dict(self.dialogue.settings),
+                "end_silence": self.endpoint.end_silence_s,
+                "sample_rate": SAMPLE_RATE,
+                "max_frame_bytes": MAX_FRAME_BYTES,
+                "title": self.runtime.faq_set.title,
+            }
+        )
+        self.handle(Started(time.monotonic()))
+        sender = self.spawn(self.send_loop())
+        self.spawn(self.tick_loop())
+        try:
+            while not sender.done():
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                self.last_frame = time.monotonic()
+                if message.get("bytes") is not None:
+                    self.on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    self.on_text(message["text"])
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.on_task_done)
+        return task
+
+    def on_task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if task.cancelled() or isinstance(task.exception(), WebSocketDisconnect | _Fatal | None):
+            return
+        # A bug, not the client's doing: log it and end this session only.
+        log.error("listening session failed", exc_info=task.exception())
+        self.outbox.put_nowait(_Fatal("internal error; the service log has the details", WS_INTERNAL_ERROR))
+
+    def send(self, event: Message) -> None:
+        self.outbox.put_nowait(event)
+
+    async def send_loop(self) -> None:
+        """The only writer to the socket, in order; ends the session on a fatal error."""
+        while True:
+            item = await self.outbox.get()
+            if isinstance(item, _Fatal):
+                await self.ws.send_json(error_event(str(item), fatal=True))
+                await self.ws.close(item.code, str(item)[:120])
+                return
+            if isinstance(item, Speak):
+                await self.send_speak(item)
+            elif isinstance(item, Review):
+                try:
+                    await self.runtime.log_for_review(item.match, "listen", item.match.input)
+                except VoiceError as exc:  # the staff's log, not the person's problem
+                    log.warning("could not keep a question for review: %s", exc)
+            else:
+                await self.ws.send_json(item)
+
+    async def send_speak(self, speak: Speak) -> None:
+        if speak.id <= self.cancel_through:  # stopped before it was ever sent
+            self.playing.pop(speak.id, None)
+            self.handle(SpeechDone(speak.id, time.monotonic(), interrupted=True))
+            return
+        try:
+            wav = await self.runtime.speech_wav(speak.text, speak.settings)
+        except VoiceError as exc:
+            log.warning("could not synthesise a reply: %s", exc)
+            await self.ws.send_json(error_event(f"the reply cannot be spoken: {exc}"))
+            self.playing.pop(speak.id, None)
+            self.handle(SpeechDone(speak.id, time.monotonic(), interrupted=True))
+            return
+        seconds = _wav_seconds(wav)
+        await self.ws.send_json(speak_event(speak, seconds))
+        await self.ws.send_bytes(wav)
+        if speak.id in self.playing:  # the page plays replies one after another
+            self.play_until = max(time.monotonic(), self.play_until) + seconds
+            self.playing[speak.id] = self.play_until
+
+    async def tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            if now - self.last_frame > CLIENT_SILENT_S:
+                message = f"nothing was received for {CLIENT_SILENT_S:.0f} s; stream microphone audio to stay"
+                self.outbox.put_nowait(_Fatal(message, WS_NORMAL))
+                return
+            for speak_id, ends in sorted(self.playing.items()):
+                if ends + PLAYBACK_GRACE_S < now:
+                    del self.playing[speak_id]
+                    self.handle(SpeechDone(speak_id, now))
+            self.handle(Tick(now))
+
+    # What the client sends.
+
+    def on_text(self, text: str) -> None:
+        try:
+            event = parse_message(text, self.entry_ids, time.monotonic())
+        except ProtocolError as exc:
+            self.send(error_event(str(exc)))
+            return
+        if isinstance(event, SpeechDone):
+            self.playing.pop(event.speak_id, None)  # the dialogue itself ignores stale ids
+        self.handle(event)
+
+    def on_audio(self, data: bytes) -> None:
+        try:
+            check_audio(data)
+        except ProtocolError as exc:
+            self.send(error_event(str(exc)))
+            return
+        assert self.hearing is not None
+        for endpoint in self.endpointer.feed(data):
+            kind = endpoint.kind
+            if kind is EndpointKind.SPEECH_STARTED:
+                self.hearing.started()
+                self.spoke_during = self.speaking()
+                self.send({"type": "speech_started"})
+            elif kind is EndpointKind.PAUSED:
+                self.hearing.paused(endpoint.pcm16)
+            elif kind is EndpointKind.STILL_LISTENING:
+                self.handle(PausedMidQuestion(time.monotonic()))
+            elif kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
+                self.send({"type": "speech_ended"})
+                self.spoke_during = self.spoke_during or self.speaking()
+                self.awaiting = self.hearing.utterance
+                result = self.hearing.ended(endpoint.pcm16, after_pause=kind is EndpointKind.SPEECH_ENDED)
+                self.spawn(self.finish(self.awaiting, self.spoke_during, result))
+        if self.endpointer.in_speech:
+            self.hearing.heard(data)
+
+    def speaking(self) -> bool:
+        """A reply is playing (or about to): what is heard now is talking over it."""
+        return bool(self.playing)
+
+    async def finish(self, utterance: int, while_speaking: bool, task: asyncio.Task[Recognised]) -> None:
+        result = await task
+        if isinstance(result.error, ModelNotFoundError):
+            self.outbox.put_nowait(_Fatal(f"the speech engine cannot run: {result.error}", WS_INTERNAL_ERROR))
+            return
+        if result.error is not None:
+            log.error("speech recognition failed", exc_info=result.error)
+            self.send(
+                error_event(f"speech recognition failed on that question ({result.error}); please ask again")
+            )
+            return
+        if utterance != self.awaiting:
+            return  # a newer question, or push-to-talk started over
+        self.awaiting = None
+        if result.match is None or result.transcript is None:
+            self.send({"type": "no_speech"})
+            return
+        text = result.match.input
+        self.send({"type": "heard", "text": text, "while_speaking": while_speaking})
+        actions = self.dialogue.handle(Heard(text, time.monotonic(), while_speaking, result.match))
+        if took_as_question(text, actions, self.dialogue.config.wake_phrase):
+            decision = result.match.to_dict(asr_ms=result.transcript.asr_ms)
+            self.send({"type": "decision", **decision, "transcript": result.transcript.text})
+        self.act(actions)
+
+    # What the dialogue asks for.
+
+    def handle(self, event: Event) -> None:
+        self.act(self.dialogue.handle(event))
+
+    def act(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Speak):
+                self.playing[action.id] = math.inf
+                self.last_speak = max(self.last_speak, action.id)
+                self.outbox.put_nowait(action)
+            elif isinstance(action, Review):
+                self.outbox.put_nowait(action)
+            else:
+                if isinstance(action, StopSpeaking):
+                    # The page cuts its audio at once: what is heard from now on is not
+                    # talking over it, and replies not yet sent are dropped.
+                    self.cancel_through = self.last_speak
+                    self.playing.clear()
+                    self.play_until = 0.0
+                elif isinstance(action, Listen):
+                    self.endpointer.reset()  # a fresh question: nothing half-heard from before the key
+                    self.awaiting = None
+                    if self.hearing is not None:
+                        self.hearing.forget()
+                event = action_event(action)
+                if event is not None:
+                    self.send(event)
+
+
+@router.websocket("/api/listen")
+async def listen(websocket: WebSocket) -> None:
+    """A spoken conversation; the protocol is in voice/service/protocol.py."""
+    runtime = get_runtime(websocket)
+    try:
+        check_origin(websocket)
+        mode, end_silence_s = parse_query(dict(websocket.query_params))
+    except OriginRefusedError as exc:
+        await websocket.close(WS_POLICY_VIOLATION, str(exc)[:120])
+        return
+    except VoiceError as exc:
+        await _refuse(websocket, str(exc), WS_POLICY_VIOLATION)
+        return
+    try:
+        async with runtime.session_slot():
+            await websocket.accept()
+            await ListenSession(websocket, runtime, mode, end_silence_s).run()
+    except SessionsFullError as exc:
+        await _refuse(websocket, str(exc), WS_TRY_AGAIN_LATER)
+    except _Fatal as exc:
+        await _close(websocket, error_event(str(exc), fatal=True), exc.code, str(exc))
+    except WebSocketDisconnect:
+        pass
+
+
+async def _refuse(websocket: WebSocket, message: str, code: int) -> None:
+    """Accept only to say why: a browser sees no reason for a handshake refused outright."""
+    await websocket.accept()
+    await _close(websocket, error_event(message, fatal=True), code, message)
+
+
+async def _close(websocket: WebSocket, event: Message, code: int, reason: str) -> None:
+    try:
+        await websocket.send_json(event)
+        await websocket.close(code, reason[:120])
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client has gone already

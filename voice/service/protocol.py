@@ -1,0 +1,198 @@
+"""The WebSocket `/api/listen` protocol: what a kiosk page and the server say to each other.
+
+Pure: messages in, events and dataclasses out; the session that runs it is listen.py.
+
+`ws://HOST:PORT/api/listen?mode=always&end_silence=1.5` (both optional): `mode` is how a
+question starts (voice.events.Mode: "always", the default, treats everything heard as a
+question or command; "push" waits for a "key" message; "wake" for the wake phrase);
+`end_silence` is the silence in seconds (0.5 to 5; 1.5 by default) that ends a question.
+
+Client to server:
+- binary frames: microphone audio, 16 kHz mono 16-bit little-endian PCM, any length up to
+  MAX_FRAME_BYTES (1 s), an even number of bytes. Stream it continuously, also while a
+  reply plays: what is heard before the reply's "done" is talking over it (barge-in), and
+  only commands such as "stop" and emergencies are acted on.
+- text frames, JSON: {"type": "command", "command": "repeat"} (any voice.events.CommandName);
+  {"type": "choose", "entry_id": "..."} (an offered choice or topic); {"type": "key"}
+  (push-to-talk: a key or switch was pressed); {"type": "done", "speak_id": N,
+  "interrupted": false} when the page finished (or stopped) playing a reply. A client that
+  never sends "done" is taken to have played each reply to its end.
+
+Server to client, JSON text frames with a "type": ready {mode, settings, end_silence,
+sample_rate, max_frame_bytes, title} first; speech_started; speech_ended; partial {text}
+(skipped while the engine is busy); heard {text, while_speaking}; no_speech (an utterance
+held no words); decision {the Match.to_dict fields, transcript} when the words were taken
+as a question; speak {id, text, kind, settings, seconds}, followed at once by one binary
+frame, the reply as a 16-bit mono WAV with the volume already applied; stop_speaking;
+show {role, text}; offer {kind, choices: [{entry_id, question}]}; cue {name}; listen
+(push-to-talk: ask now); settings {settings}; reset (the session was forgotten); error
+{message, fatal}. A bad frame or message gets a non-fatal error and the session goes on;
+after a fatal one the server closes the socket.
+
+Close codes: 1013 when every session slot is taken (try again later), 1008 for a refused
+Origin or bad query parameters, 1011 when the speech engine cannot run, 1000 after a
+minute without any frame.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from voice.commands import parse_command, parse_reply, split_wake
+from voice.errors import VoiceError
+from voice.events import (
+    Action,
+    Chose,
+    CommandName,
+    Cue,
+    Event,
+    KeyDown,
+    Listen,
+    Mode,
+    Offer,
+    Pressed,
+    SessionReset,
+    SettingsChanged,
+    Show,
+    Speak,
+    SpeechDone,
+    SpeechKind,
+    StopSpeaking,
+    VoiceSettings,
+)
+
+MAX_FRAME_BYTES = 32_000
+"""Bytes: the largest audio frame accepted, 1 s at 16 kHz; the page sends 640 (20 ms)."""
+MAX_TEXT_CHARS = 4_096
+"""Characters of one JSON message; the longest real one is under 100."""
+END_SILENCE_RANGE_S = (0.5, 5.0)
+QUESTION_KINDS = frozenset({SpeechKind.ANSWER, SpeechKind.CONFIRM, SpeechKind.FALLBACK, SpeechKind.EMERGENCY})
+"""Replies that show the words were taken as a question."""
+Message = dict[str, Any]
+"""One JSON event for the client."""
+
+
+class ProtocolError(VoiceError):
+    """A frame or message the protocol does not allow; the message says what to send."""
+
+
+def parse_query(params: dict[str, str]) -> tuple[Mode, float | None]:
+    """The session's mode and end silence (seconds; None for the default) from the query."""
+    mode_text = params.get("mode", Mode.ALWAYS.value)
+    try:
+        mode = Mode(mode_text)
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise ProtocolError(f"mode={mode_text!r} is not a mode; use one of {choices}") from None
+    if "end_silence" not in params:
+        return mode, None
+    low, high = END_SILENCE_RANGE_S
+    try:
+        seconds = float(params["end_silence"])
+    except ValueError:
+        seconds = math.nan
+    if not low <= seconds <= high:  # NaN fails too
+        raise ProtocolError(f"end_silence must be a number of seconds from {low} to {high}")
+    return mode, seconds
+
+
+def check_audio(frame: bytes) -> None:
+    """ProtocolError unless `frame` can be 16-bit PCM of an allowed size."""
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError(
+            f"an audio frame may be at most {MAX_FRAME_BYTES} bytes (1 s); send smaller frames"
+        )
+    if len(frame) % 2:
+        raise ProtocolError("audio frames must be 16-bit PCM: an even number of bytes")
+
+
+def parse_message(text: str, entry_ids: frozenset[str], at: float) -> Event:
+    """The dialogue event a client's JSON message stands for (SpeechDone for "done")."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise ProtocolError(f"a text message may have at most {MAX_TEXT_CHARS} characters")
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError:
+        raise ProtocolError(
+            'text messages must be JSON, such as {"type": "command", "command": "repeat"}'
+        ) from None
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "command":
+        name = message.get("command")
+        if name not in set(CommandName):
+            names = ", ".join(c.value for c in CommandName)
+            raise ProtocolError(f"unknown command {name!r}; commands are {names}")
+        return Pressed(CommandName(name), at)
+    if kind == "choose":
+        entry_id = message.get("entry_id")
+        if entry_id not in entry_ids:
+            raise ProtocolError(f"no entry {entry_id!r} to choose; send an entry_id from an offer event")
+        return Chose(str(entry_id), at)
+    if kind == "key":
+        return KeyDown(at)
+    if kind == "done":
+        speak_id, interrupted = message.get("speak_id"), message.get("interrupted", False)
+        if type(speak_id) is not int or not isinstance(interrupted, bool):  # bool is an int: refused
+            raise ProtocolError(
+                '"done" needs "speak_id" (the speak event\'s id) and "interrupted" (true or false)'
+            )
+        return SpeechDone(speak_id, at, interrupted)
+    raise ProtocolError(f"unknown message type {kind!r}; send command, choose, key or done")
+
+
+def error_event(message: str, fatal: bool = False) -> Message:
+    return {"type": "error", "message": message, "fatal": fatal}
+
+
+def settings_dict(settings: VoiceSettings) -> dict[str, object]:
+    return asdict(settings)
+
+
+def speak_event(speak: Speak, seconds: float) -> Message:
+    """Announces the WAV that follows; `seconds` is its length."""
+    return {
+        "type": "speak",
+        "id": speak.id,
+        "text": speak.text,
+        "kind": speak.kind.value,
+        "settings": settings_dict(speak.settings),
+        "seconds": round(seconds, 3),
+    }
+
+
+def action_event(action: Action) -> Message | None:
+    """The event for a dialogue action; None for those the session carries out itself
+    (Speak: synthesised first; Review: written to the log)."""
+    if isinstance(action, StopSpeaking):
+        return {"type": "stop_speaking"}
+    if isinstance(action, Show):
+        return {"type": "show", "role": action.role.value, "text": action.text}
+    if isinstance(action, Offer):
+        choices = [{"entry_id": entry_id, "question": question} for entry_id, question in action.choices]
+        return {"type": "offer", "kind": action.kind.value, "choices": choices}
+    if isinstance(action, Cue):
+        return {"type": "cue", "name": action.name}
+    if isinstance(action, Listen):
+        return {"type": "listen"}
+    if isinstance(action, SettingsChanged):
+        return {"type": "settings", "settings": settings_dict(action.settings)}
+    if isinstance(action, SessionReset):
+        return {"type": "reset"}
+    return None
+
+
+def took_as_question(text: str, actions: list[Action], wake_phrase: str) -> bool:
+    """Whether the dialogue took `text` as a question, so that the matcher's decision is
+    what happened: it speaks an answer, a confirmation, a fallback or an emergency, and
+    the words were not a command ("repeat" says the last answer again, as an answer)."""
+    kinds = {action.kind for action in actions if isinstance(action, Speak)}
+    if SpeechKind.EMERGENCY in kinds:
+        return True
+    if not kinds & QUESTION_KINDS:
+        return False
+    rest = split_wake(text, wake_phrase)
+    question = text if rest is None else rest
+    return parse_command(question) is None and parse_reply(question) is None
