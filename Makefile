@@ -5,56 +5,83 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-# espeak-ng, sox: test audio; libportaudio2: the microphone; pulseaudio: virtual devices for tests;
-# chromium: the kiosk page's browser test.
-APT_PACKAGES := espeak-ng libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins chromium
+# espeak-ng: speech out; libportaudio2: microphone and speaker.
+RUN_PACKAGES := espeak-ng libportaudio2
+# sox: test audio; pulseaudio: the virtual microphone and speaker the tests use.
+TEST_PACKAGES := $(RUN_PACKAGES) sox pulseaudio pulseaudio-utils libasound2-plugins
+# chromium: the kiosk page's browser test. Debian packages it; Ubuntu ships it only as a
+# snap, which containers lack, so there it is skipped (and so is that one test).
+BROWSER_PACKAGE := chromium
 
-.PHONY: run test setup system-packages lint bench check clean
+.PHONY: run test setup system-packages browser-package lint bench check clean
 
-run: setup
+run: PACKAGES = $(RUN_PACKAGES)
+run: system-packages $(VENV)/.installed-run
 	$(BIN)/voicefaq listen
 
-test: setup
+test: PACKAGES = $(TEST_PACKAGES)
+test: system-packages browser-package $(VENV)/.installed-dev
 	$(BIN)/ruff check voice tests
 	$(BIN)/ruff format --check voice tests
 	$(BIN)/mypy
 	$(BIN)/voicefaq check
 	$(BIN)/pytest
 
-bench: setup
+bench: PACKAGES = $(TEST_PACKAGES)
+bench: system-packages $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.bench_matcher
 	$(BIN)/python -m tests.bench.bench_asr
+	$(BIN)/python -m tests.bench.bench_listen
+	$(BIN)/python -m tests.bench.bench_service
 
-check: setup
+check: $(VENV)/.installed-run
 	$(BIN)/voicefaq check
 
-setup: system-packages $(STAMP)
+setup: PACKAGES = $(TEST_PACKAGES)
+setup: system-packages browser-package $(VENV)/.installed-dev
+
+# apt-get as root, or through password-less sudo; otherwise the exact command to run.
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 
 system-packages:
 	@missing=""; \
-	for package in $(APT_PACKAGES); do \
+	for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "voicefaq needs these system packages:$$missing (install them with your package manager)"; exit 1; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	elif [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
 	else \
 	  echo "voicefaq needs these system packages:$$missing"; \
 	  echo "Run:  sudo apt-get update && sudo apt-get install -y$$missing"; \
 	  echo "then run make again."; exit 1; \
 	fi
 
-$(STAMP): pyproject.toml
+browser-package:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if ! apt-cache show $(BROWSER_PACKAGE) >/dev/null 2>&1; then \
+	  echo "note: no Debian chromium package here; the kiosk page's browser test will be skipped"; \
+	elif [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGE); \
+	else \
+	  echo "note: the kiosk page's browser test needs Chromium: sudo apt-get install -y $(BROWSER_PACKAGE)"; \
+	fi
+
+$(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "voicefaq needs Python 3.11 or newer; found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed-run: pyproject.toml $(VENV)/.created
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.created
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(VENV)/.installed-run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

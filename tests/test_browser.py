@@ -44,7 +44,10 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.whisper,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (`make test` installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs /usr/bin/chromium (`make test` installs it where Debian packages it)",
+    ),
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (make setup installs it)"),
 ]
 
