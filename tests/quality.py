@@ -2,16 +2,20 @@
 
 Used by the accuracy tests and by hand:
     .venv/bin/python -m tests.quality tests/data/holdout.jsonl [--misses]
+    .venv/bin/python -m tests.quality --spoken [DIR] [--misses]   (a spoken set, through whisper)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rapidfuzz.distance import Levenshtein
 
 from voice.matcher import Decision, Match, Matcher
 
@@ -64,6 +68,10 @@ class Report:
     wrong_answers: int = 0
     """Confident answers with the wrong entry, over all questions."""
     misses: list[tuple[Labelled, Match]] = field(default_factory=list)
+    words: int = 0
+    """Words spoken (spoken sets only)."""
+    word_errors: int = 0
+    """Words the recogniser substituted, dropped or added (spoken sets only)."""
 
     @property
     def total(self) -> int:
@@ -86,13 +94,14 @@ class Report:
         return self.emergencies_recognised / self.emergencies if self.emergencies else 1.0
 
     def summary(self) -> str:
+        heard = f"; word error rate {self.word_errors / self.words:.3f}" if self.words else ""
         return (
             f"in-scope reached {self.reached}/{self.in_scope} ({self.reach_rate:.1%}), "
             f"answered right {self.answered_right}; wrong answers {self.wrong_answers}/{self.total} "
             f"({self.wrong_rate:.1%}); out-of-scope not answered {self.out_of_scope_not_answered}/"
             f"{self.out_of_scope} ({self.out_of_scope_rate:.1%}, {self.out_of_scope_fallback} as fallback); "
             f"emergencies "
-            f"{self.emergencies_recognised}/{self.emergencies}; false alarms {self.false_alarms}"
+            f"{self.emergencies_recognised}/{self.emergencies}; false alarms {self.false_alarms}{heard}"
         )
 
 
@@ -161,22 +170,59 @@ def evaluate_spoken(recognizer: Recognizer, matcher: Matcher, clips: Iterable[Cl
     from voice.errors import NoSpeechError
     from voice.spoken import ask_audio
 
-    def results() -> Iterable[tuple[Labelled, Match]]:
-        for clip in clips:
-            row = Labelled(clip.text, clip.expect, clip.also)
-            try:
-                match = ask_audio(read(clip.path), recognizer, matcher, str(clip.path)).match
-            except NoSpeechError:
-                match = matcher.decide("", [])
-            yield row, match
+    results: list[tuple[Labelled, Match]] = []
+    for clip in clips:
+        row = Labelled(clip.text, clip.expect, clip.also)
+        try:
+            match = ask_audio(read(clip.path), recognizer, matcher, str(clip.path)).match
+        except NoSpeechError:
+            match = matcher.decide("", [])
+        results.append((row, match))
+    report = tally(results)
+    for row, match in results:
+        said, heard = _plain_words(row.text), _plain_words(match.input)
+        report.words += len(said)
+        report.word_errors += Levenshtein.distance(said, heard)
+    return report
 
-    return tally(results())
+
+def _plain_words(text: str) -> list[str]:
+    """Lower-case words without punctuation or apostrophes: "can't" and "cant" agree."""
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", ""))
 
 
 def _describe(row: Labelled, match: Match) -> str:
     got = match.entry.id if match.entry else ",".join(c.entry_id for c in match.offered) or "-"
     top = " ".join(f"{c.entry_id}:{c.score:.2f}" for c in match.alternatives)
-    return f"  [{row.expect}] {row.text!r} -> {match.decision.value} {got} | {top}"
+    heard = f" heard {match.input!r}" if match.input != row.text else ""
+    return f"  [{row.expect}] {row.text!r}{heard} -> {match.decision.value} {got} | {top}"
+
+
+def combine(*reports: Report) -> Report:
+    """One report over the questions of several."""
+    return Report(
+        **{
+            name: sum((getattr(r, name) for r in reports[1:]), getattr(reports[0], name))
+            for name in Report.__dataclass_fields__
+        }
+    )
+
+
+def spoken_reports(clips: Sequence[Clip], matcher: Matcher) -> dict[str, Report]:
+    """Accuracy through whisper (the zero-download engine) on spoken clips: clean and
+    20 dB SNR, 10 and 5 dB, and all."""
+    from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
+
+    faq_set = matcher.faq_set
+    recognizer = load_recognizer("whisper", None, speech_vocabulary(faq_set), speech_prompt(faq_set))
+    easy = [clip for clip in clips if clip.noise == "clean" or clip.snr_db == 20]
+    hard = [clip for clip in clips if clip not in easy]
+    reports = {
+        "clean and 20 dB": evaluate_spoken(recognizer, matcher, easy),
+        "10 and 5 dB": evaluate_spoken(recognizer, matcher, hard),
+    }
+    reports["all"] = combine(*reports.values())
+    return reports
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -188,12 +234,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--misses", action="store_true", help="list every question it got wrong")
     parser.add_argument("--answers", type=Path, default=None)
     parser.add_argument(
+        "--spoken",
+        nargs="?",
+        type=Path,
+        const=Path(__file__).parent / "artifacts" / "spoken-dev",
+        help="score a spoken set built by tests.spoken_set (default: the dev one, built if missing)",
+    )
+    parser.add_argument(
         "--baseline",
         action="store_true",
         help="also score plain rapidfuzz over the entries' source text, for scale",
     )
     args = parser.parse_args(argv)
     matcher = Matcher(load_set(args.answers or default_answers_dir()))
+    if args.spoken is not None:
+        from tests.spoken_set import build, load_manifest
+
+        spoken_dir: Path = args.spoken
+        dev_dir = Path(__file__).parent / "artifacts" / "spoken-dev"
+        clips = build(dev_dir, DATA / "dev.jsonl") if spoken_dir == dev_dir else load_manifest(spoken_dir)
+        for name, report in spoken_reports(clips, matcher).items():
+            print(f"{spoken_dir.name}, {name} ({report.total} clips, whisper): {report.summary()}")
+            if args.misses and name != "all":
+                for row, match in report.misses:
+                    print(_describe(row, match))
+        return
     for path in args.sets:
         if args.baseline:
             baseline = PlainFuzzy(matcher)

@@ -91,6 +91,24 @@ def test_question_keeps_its_content_words(recognizer: WhisperRecognizer, clips: 
     assert transcript.words == ()  # word timestamps are off by default
 
 
+def test_alternatives_are_other_readings_of_the_same_audio(
+    recognizer: WhisperRecognizer, clips: dict[str, Audio]
+) -> None:
+    readings = []
+    for name in ("physio", "rollator", "fatigue"):
+        transcript = recognizer.transcribe(clips[name])
+        readings.append(transcript.alternatives)
+        spellings = [
+            re.sub(r"[^a-z0-9 ]", "", text.lower()) for text in (transcript.text, *transcript.alternatives)
+        ]
+        assert len(set(spellings)) == len(spellings), spellings  # no reading twice, punctuation aside
+        assert all(text and text == text.strip() for text in transcript.alternatives)
+        assert transcript.to_dict()["alternatives"] == list(transcript.alternatives)
+        assert transcript.logprob is not None and -0.7 < transcript.logprob < 0  # clean speech: sure
+    assert any(readings)  # a beam of 5 on a whole sentence finds other readings
+    assert all(len(alternatives) < 5 for alternatives in readings)
+
+
 @pytest.mark.parametrize("name", ["rollator", "spasticity"])
 def test_key_terms_are_recognised(recognizer: WhisperRecognizer, clips: dict[str, Audio], name: str) -> None:
     assert name in recognizer.transcribe(clips[name]).text.lower()
@@ -119,6 +137,7 @@ def test_no_speech_gives_no_text(
     recognizer: WhisperRecognizer, worded: WhisperRecognizer, audio: Audio
 ) -> None:
     assert recognizer.transcribe(audio).text == ""
+    assert recognizer.transcribe(audio).logprob is None
     assert worded.transcribe(audio).words == ()
 
 

@@ -28,6 +28,9 @@ def detector(bundled: FaqSet) -> EmergencyDetector:
         ("i'm so short of breath", "breathing"),
         ("I want to kill myself", "self-harm"),
         ("i want to kill my shelf", "self-harm"),  # misheard "myself"
+        ("i've been coding myself", "self-harm"),  # misheard "cutting": the same sound
+        ("i can't get my breath", "breathing"),
+        ("she is gasping for air", "breathing"),
         ("i don't want to live anymore", "self-harm"),
         ("call an ambulance", "urgent"),
         ("call nine one one", "urgent"),
@@ -35,7 +38,8 @@ def detector(bundled: FaqSet) -> EmergencyDetector:
     ],
 )
 def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, text: str, kind: str) -> None:
-    found = detector.detect(bundled.normalizer().tokens(text))
+    analysed = bundled.normalizer().analyse(text)
+    found = detector.detect([t for _, t in analysed], [w for w, _ in analysed])
     assert found is not None and found.id == kind
 
 
@@ -51,9 +55,45 @@ def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, te
         "how do i get a disabled parking permit",
         "active is sisted exercise",
         "what resources in my community can help me keep up with what i learn in pt",
+        "i've been coding all day and my hands are stiff",
+        "i get out of breath when i exercise",
+        "i find it hard to walk",  # "find" sounds like "fainted", but alone is not enough
+        "can you help me find a physio near me",
+        "is cutting back on exercise bad for me",
     ],
 )
 def test_ordinary_questions_are_not_emergencies(
     detector: EmergencyDetector, bundled: FaqSet, text: str
 ) -> None:
-    assert detector.detect(bundled.normalizer().tokens(text)) is None
+    analysed = bundled.normalizer().analyse(text)
+    assert detector.detect([t for _, t in analysed], [w for w, _ in analysed]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "min_words", "kind"),
+    [
+        ("what is passive exercise suicide", 1, "self-harm"),
+        ("what is passive exercise suicide", 2, None),  # one word: often invented over noise
+        ("exercise call an ambulance", 2, None),
+        ("i want to kill myself", 2, "self-harm"),
+        ("my wife fell and can't get up", 2, "fall"),  # words from two groups add up
+        ("i've been coding myself", 2, "self-harm"),
+    ],
+)
+def test_min_words_asks_for_longer_triggers(
+    detector: EmergencyDetector, bundled: FaqSet, text: str, min_words: int, kind: str | None
+) -> None:
+    analysed = bundled.normalizer().analyse(text)
+    found = detector.detect([t for _, t in analysed], [w for w, _ in analysed], min_words)
+    assert (found.id if found else None) == kind
+
+
+def test_no_question_the_set_answers_is_an_emergency(detector: EmergencyDetector, bundled: FaqSet) -> None:
+    normalizer = bundled.normalizer()
+    alarms = []
+    for entry in bundled.entries:
+        for text in (entry.question, *entry.phrasings, *entry.keywords):
+            analysed = normalizer.analyse(text)
+            if detector.detect([t for _, t in analysed], [w for w, _ in analysed]) is not None:
+                alarms.append(text)
+    assert alarms == []

@@ -115,6 +115,18 @@ def test_default_plan_is_stratified_and_spread() -> None:
     assert len({spec.name for spec in specs}) == len(specs)
 
 
+def test_the_fresh_cast_shares_no_voice_with_the_dev_cast() -> None:
+    dev_voices, dev_talkers = spoken_set.CASTS["dev"]
+    fresh_voices, fresh_talkers = spoken_set.CASTS["fresh"]
+    dev = set(dev_voices) | {voice for voice, _ in dev_talkers}
+    fresh = set(fresh_voices) | {voice for voice, _ in fresh_talkers}
+    assert not dev & fresh
+    specs = plan(load(DATA / "holdout.jsonl"), cast="fresh", seed=11)
+    assert {spec.voice for spec in specs} == set(fresh_voices)
+    assert {index for spec in specs for index, _, _ in spec.babble} <= set(range(len(fresh_talkers)))
+    assert plan(load(DEV), limit=20, cast="fresh") != plan(load(DEV), limit=20)
+
+
 def test_plan_is_deterministic_and_depends_on_seed() -> None:
     questions = load(DEV)
     assert plan(questions, seed=3) == plan(questions, seed=3)

@@ -5,7 +5,9 @@ the answers set; each is word groups joined by " + " that must all be heard, in 
 order, each group a "|"-separated list of alternatives. Matching tolerates one
 inserted word inside a longer alternative ("can't get back up") and the word errors speech
 recognition makes ("chess pain"), because a missed emergency costs far more than a
-false alarm.
+false alarm. A word heard only by its sound counts inside a trigger of two words or
+more ("hard attack", "coding myself"), never alone: on its own "find" sounds like
+"fainted" and "I find it hard to walk" is no emergency.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _PHONETIC_MIN_LENGTH = 4
 _PHONETIC_MIN_SIMILARITY = 0.6
 _JOINED_MIN_SIMILARITY = 0.85
 _GAP_MIN_PHRASE = 4  # shorter phrases must be heard without inserted words
+_SOUND_MIN_WORDS = 2  # trigger words in all when one of them is matched by sound only
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,13 @@ class EmergencyDetector:
 
     def __init__(self, emergencies: Sequence[Emergency], normalizer: Normalizer) -> None:
         self._triggers: list[_Trigger] = []
+        # Spoken forms of the trigger words: stems lose the sound ("cutting" -> "cut"),
+        # and a recogniser's slip is heard in the whole word ("coding" for "cutting").
+        spoken: dict[str, str] = {}
+        for emergency in emergencies:
+            for trigger in emergency.triggers:
+                for text in trigger.replace("+", "|").split("|"):
+                    spoken.update(normalizer.analyse(text))
         for emergency in emergencies:
             for trigger in emergency.triggers:
                 groups = tuple(
@@ -63,36 +73,59 @@ class EmergencyDetector:
             }
         )
         self._long_words = [word for word in self._vocabulary if len(word) >= _FUZZY_MIN_LENGTH]
-        self._by_sound: dict[str, list[str]] = {}
+        self._by_sound: dict[str, list[tuple[str, str]]] = {}
+        """Metaphone code to (spelling, trigger token)."""
         for word in self._vocabulary:
             if len(word) >= _PHONETIC_MIN_LENGTH:
-                self._by_sound.setdefault(jellyfish.metaphone(word), []).append(word)
+                self._by_sound.setdefault(jellyfish.metaphone(word), []).append((word, word))
+        for surface, token in spoken.items():
+            if len(surface) >= _PHONETIC_MIN_LENGTH and surface != token:
+                self._by_sound.setdefault(jellyfish.metaphone(surface), []).append((surface, token))
 
-    def detect(self, tokens: Sequence[str]) -> Emergency | None:
-        heard = [self._heard_as(token) for token in tokens]
+    def detect(
+        self, tokens: Sequence[str], surfaces: Sequence[str] = (), min_words: int = 1
+    ) -> Emergency | None:
+        """The first emergency whose trigger `tokens` (normalised, stemmed) contain.
+
+        `surfaces`, the words as heard before stemming and aligned with `tokens`, let a
+        misheard word be matched by its sound. `min_words` asks for a trigger of at
+        least that many words in all ("kill myself", not "suicide"): single words are
+        what a recogniser invents over noise, so a less likely reading of the audio
+        needs more than one.
+        """
+        spoken = list(surfaces) if len(surfaces) == len(tokens) else list(tokens)
+        spelled = [self._spelled_as(token) for token in tokens]
+        sounded = [
+            near | self._sounds_as(token, word)
+            for near, token, word in zip(spelled, tokens, spoken, strict=True)
+        ]
         joined = [self._joined_as(first + second) for first, second in zip(tokens, tokens[1:], strict=False)]
         for trigger in self._triggers:
-            if all(
-                any(_contains(heard, joined, alternative) for alternative in group)
-                for group in trigger.groups
-            ):
+            if _words_found(trigger, spelled, joined) >= min_words:
+                return trigger.emergency
+            if _words_found(trigger, sounded, joined) >= max(min_words, _SOUND_MIN_WORDS):
                 return trigger.emergency
         return None
 
-    def _heard_as(self, token: str) -> frozenset[str]:
-        """The trigger words `token` may be: itself, a near spelling, or a near sound."""
-        words = {token}
-        if len(token) >= _FUZZY_MIN_LENGTH:
-            words |= self._spelled_like(token, _FUZZY_MIN_SIMILARITY)
-        if len(token) >= _PHONETIC_MIN_LENGTH:
-            # Metaphone alone is too lossy ("permit" sounds like "paramedic"):
-            # also ask for some spelling overlap.
-            words.update(
-                word
-                for word in self._by_sound.get(jellyfish.metaphone(token), ())
-                if Indel.normalized_similarity(token, word) >= _PHONETIC_MIN_SIMILARITY
-            )
-        return frozenset(words)
+    def _spelled_as(self, token: str) -> frozenset[str]:
+        """The trigger words `token` may be: itself or a near spelling."""
+        if len(token) < _FUZZY_MIN_LENGTH:
+            return frozenset({token})
+        return frozenset({token, *self._spelled_like(token, _FUZZY_MIN_SIMILARITY)})
+
+    def _sounds_as(self, token: str, surface: str) -> set[str]:
+        """The trigger words `token`, heard as `surface`, sounds like."""
+        words: set[str] = set()
+        for heard in {token, surface}:
+            if len(heard) >= _PHONETIC_MIN_LENGTH:
+                # Metaphone alone is too lossy ("permit" sounds like "paramedic"):
+                # also ask for some spelling overlap.
+                words.update(
+                    word
+                    for spelling, word in self._by_sound.get(jellyfish.metaphone(heard), ())
+                    if Indel.normalized_similarity(heard, spelling) >= _PHONETIC_MIN_SIMILARITY
+                )
+        return words
 
     def _joined_as(self, joined: str) -> frozenset[str]:
         """The trigger words two heard words together may be ("my shelf" for "myself")."""
@@ -103,6 +136,20 @@ class EmergencyDetector:
             heard, self._long_words, scorer=Indel.normalized_similarity, score_cutoff=cutoff, limit=None
         )
         return {word for word, _, _ in found}
+
+
+def _words_found(trigger: _Trigger, heard: Sequence[frozenset[str]], joined: Sequence[frozenset[str]]) -> int:
+    """How many words of `trigger` were heard (the longest alternative of each group),
+    or 0 unless every group was."""
+    found = 0
+    for group in trigger.groups:
+        longest = max(
+            (len(alternative) for alternative in group if _contains(heard, joined, alternative)), default=0
+        )
+        if not longest:
+            return 0
+        found += longest
+    return found
 
 
 def _contains(

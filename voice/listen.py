@@ -51,6 +51,7 @@ from voice.events import (
 from voice.faq import FaqSet
 from voice.matcher import Decision, Match, Matcher
 from voice.speech_output import Player, SpeechOutput
+from voice.spoken import match_transcript
 from voice.tts import Synthesizer
 from voice.vad import EndpointConfig, Endpointer, EndpointKind
 
@@ -241,7 +242,7 @@ class Listener:
         text = transcript.text.strip()
         if not text:
             return _Transcribed(job.id, job.utterance, "", None, job.speculative)
-        match = self._matcher.match(text)
+        match = match_transcript(transcript, self._matcher)
         if not job.while_speaking:
             self._output.prepare(match.say, self._dialogue.settings)
         return _Transcribed(job.id, job.utterance, text, match, job.speculative)

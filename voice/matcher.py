@@ -231,7 +231,9 @@ class Matcher:
         """Decide what to do with one question (already checked to be usable text)."""
         started = time.perf_counter()
         analysed = self.normalizer.analyse(text)
-        emergency = self._emergencies.detect([token for _, token in analysed])
+        emergency = self._emergencies.detect(
+            [token for _, token in analysed], [surface for surface, _ in analysed]
+        )
         if emergency is not None:
             return Match(
                 text,
@@ -284,9 +286,12 @@ class Matcher:
             text, Decision.FALLBACK, self.faq_set.fallback, None, best.score, alternatives, match_ms=elapsed
         )
 
-    def emergency(self, text: str) -> Emergency | None:
-        """The emergency `text` signals, if any."""
-        return self._emergencies.detect(self.normalizer.tokens(text))
+    def emergency(self, text: str, min_words: int = 1) -> Emergency | None:
+        """The emergency `text` signals, if any (see EmergencyDetector.detect for `min_words`)."""
+        analysed = self.normalizer.analyse(text)
+        return self._emergencies.detect(
+            [token for _, token in analysed], [surface for surface, _ in analysed], min_words
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from voice.asr import Recognizer, Transcript
 from voice.audio import SILENCE_RMS, Audio
 from voice.errors import NoSpeechError
-from voice.matcher import Match, Matcher
+from voice.matcher import Decision, Match, Matcher, confirmation_text
 from voice.vad import speech_seconds
 
 MIN_SPEECH_SECONDS = 0.2
 """Less voiced audio than this is taken as silence or a click, not a question."""
+UNSURE_LOGPROB = -0.7
+"""Below this mean token log-probability (under one chance in two a token) the engine
+was guessing: an FAQ answer becomes "Did you mean ...?" instead. On the spoken dev set
+every confident wrong answer was heard below -0.8, most right ones above -0.6."""
+ALTERNATIVE_MIN_WORDS = 2
+"""Trigger words an emergency needs in a less likely reading of the audio: a lone
+"suicide" or "ambulance" there is as often whisper's invention over noise as speech."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +65,51 @@ def ask_audio(
     transcript = recognizer.transcribe(audio)
     if not transcript.text.strip():
         raise NoSpeechError(f"no words recognised in {name}; try again, a little slower or closer")
-    return SpokenMatch(transcript, matcher.match(transcript.text), vad_ms)
+    return SpokenMatch(transcript, match_transcript(transcript, matcher), vad_ms)
+
+
+def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
+    """The decision for what was heard. Use this rather than `matcher.match(transcript.text)`:
+
+    - an emergency in one of the engine's other readings of the audio wins over an FAQ
+      match, since a missed emergency costs far more than a false alarm;
+    - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first.
+    """
+    match = matcher.match(transcript.text)
+    if match.decision is Decision.EMERGENCY:
+        return match
+    for alternative in transcript.alternatives:
+        emergency = matcher.emergency(alternative, min_words=ALTERNATIVE_MIN_WORDS)
+        if emergency is not None:
+            return Match(
+                transcript.text,
+                Decision.EMERGENCY,
+                emergency.say,
+                None,
+                1.0,
+                (),
+                emergency=emergency,
+                match_ms=match.match_ms,
+            )
+    unsure = transcript.logprob is not None and transcript.logprob < UNSURE_LOGPROB
+    if unsure and match.decision is Decision.ANSWER and match.alternatives:
+        return _confirmation(match, matcher)
+    return match
+
+
+def _confirmation(match: Match, matcher: Matcher) -> Match:
+    """`match`'s answer turned into "Did you mean ...?", with any close runner-up."""
+    best = match.alternatives[0]
+    offered = tuple(
+        c for c in match.alternatives[:2] if best.score - c.score <= matcher.config.confirm_window
+    )
+    return Match(
+        match.input,
+        Decision.CONFIRM,
+        confirmation_text(offered),
+        None,
+        match.score,
+        match.alternatives,
+        offered=offered,
+        match_ms=match.match_ms,
+    )

@@ -47,6 +47,12 @@ class Transcript:
     """Seconds of audio recognised."""
     asr_ms: float = 0.0
     """Milliseconds the engine took."""
+    alternatives: tuple[str, ...] = ()
+    """Other readings of the same audio the engine found less likely, most likely first
+    (whisper's beam); checked for emergencies the best reading may have misheard."""
+    logprob: float | None = None
+    """Mean token log-probability of `text` (natural log; whisper), None when the engine
+    gives none. Below about -0.7 (under one chance in two a token) the text is a guess."""
 
     @property
     def confidence(self) -> float | None:
@@ -71,6 +77,8 @@ class Transcript:
                 for w in self.words
             ],
             "asr_ms": round(self.asr_ms, 1),
+            "alternatives": list(self.alternatives),
+            "logprob": None if self.logprob is None else round(self.logprob, 3),
         }
 
 

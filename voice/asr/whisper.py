@@ -12,6 +12,15 @@ real-time factor 0.116 over all clips (0.14-0.23 on those under 3 s, where the f
 timestamps doubled the time at beam 5 (0.239), so they are off unless asked for.
 `hotwords` instead of the prompt: 0.317 errors, no better than a prompt from key terms
 (0.305) and worse than the hand-written one; both together was worse than either.
+
+Final transcripts are decoded straight through CTranslate2 (one encoder pass, one beam
+search without timestamps) rather than faster-whisper's segment loop, so that the
+beam's runner-up readings come back too (Transcript.alternatives): on the 150-clip
+spoken dev set they recovered emergencies the best reading missed ("I've been cutting
+myself" read as "coding myself"), at no extra cost. Word timings still go through
+faster-whisper, which aligns them. Forbidding repeated 3-token runs (no_repeat_ngram_size)
+cut word errors under babble from 0.67 to 0.64 but changed no decision, and it turned
+"Hell I can't fall in and I can't get up" into "... and I can to get up": not used.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ import math
 import os
 import re
 import time
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +46,8 @@ if TYPE_CHECKING:
 
 BEAM_SIZE = 5
 """Beam for final transcripts: a third fewer word errors than greedy for ~30% more time."""
+READINGS = BEAM_SIZE
+"""Readings kept from the beam: the best is the transcript, the others its alternatives."""
 PARTIAL_BEAM_SIZE = 1
 """Greedy for partials: they are shown while the person speaks and are redone at the end."""
 MAX_PROMPT_TOKENS = 220
@@ -103,26 +116,94 @@ class WhisperRecognizer:
         self.word_timestamps = word_timestamps
         self._model = _load(self.model_path, threads or os.cpu_count() or 1)
         self.prompt = fit_prompt(prompt, self._count_tokens) if prompt.strip() else None
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en"
+        )
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        # What faster-whisper suppresses by default: symbols and special tokens.
+        self._suppressed = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
+        self._prompt_tokens = self._decoder_prompt()
 
     def transcribe(self, audio: Audio) -> Transcript:
         started = time.perf_counter()
-        text, words = self._decode(audio.samples, BEAM_SIZE, self.word_timestamps)
-        return Transcript(text, words, self.name, audio.seconds, (time.perf_counter() - started) * 1000)
+        if self.word_timestamps:
+            text, words, logprob = self._decode(audio.samples, BEAM_SIZE, True)
+            alternatives: tuple[str, ...] = ()
+        else:
+            readings = self._read(audio.samples, BEAM_SIZE)
+            text = readings[0].text if readings else ""
+            logprob = readings[0].avg_logprob if readings else None
+            words, alternatives = (), tuple(reading.text for reading in readings[1:])
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return Transcript(text, words, self.name, audio.seconds, elapsed_ms, alternatives, logprob)
 
     def stream(self, partial_interval_s: float = 1.0) -> WhisperStream:
         return WhisperStream(self, partial_interval_s)
 
     def partial(self, samples: Samples) -> str:
         """A quick greedy transcript of audio heard so far."""
-        return self._decode(samples, PARTIAL_BEAM_SIZE, False)[0]
+        readings = self._read(samples, PARTIAL_BEAM_SIZE)
+        return readings[0].text if readings else ""
+
+    def _read(self, samples: Samples, beam_size: int) -> list[_Reading]:
+        """The readings of `samples` that look like speech, most likely first, without
+        repeats; empty for silence or noise."""
+        if _is_silent(samples):
+            return []
+        from faster_whisper.audio import pad_or_trim
+
+        encoded = self._model.encode(pad_or_trim(self._model.feature_extractor(samples)))
+        readings = self._generate(encoded, samples, beam_size)
+        if beam_size > 1 and readings and _is_runaway(readings[0], samples):
+            if readings[0].no_speech_prob <= NO_SPEECH_PROB:
+                # As in _decode: a primed beam can loop where greedy decoding still reads.
+                readings = self._generate(encoded, samples, 1) + readings
+        seen: dict[str, _Reading] = {}
+        for reading in readings:
+            if not _is_hallucination(reading, samples):
+                seen.setdefault(" ".join(_WORDS.findall(reading.text.lower())), reading)
+        return list(seen.values())
+
+    def _generate(self, encoded: Any, samples: Samples, beam_size: int) -> list[_Reading]:
+        prompt = self._prompt_tokens
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=beam_size,
+            num_hypotheses=min(beam_size, READINGS),
+            max_length=len(prompt) + _max_new_tokens(len(samples) / SAMPLE_RATE),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppressed,
+        )[0]
+        seconds = len(samples) / SAMPLE_RATE
+        readings = []
+        for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+            text = self._tokenizer.decode(ids).strip()
+            # faster-whisper's average log-probability: the end token counts too.
+            average = float(score) * len(ids) / (len(ids) + 1)
+            ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode())))
+            readings.append(_Reading(text, float(result.no_speech_prob), average, ratio, 0.0, seconds))
+        return readings
+
+    def _decoder_prompt(self) -> list[int]:
+        """The decoder's start: the priming text after <|startofprev|>, then the usual
+        start-of-transcript tokens and no timestamps (a question fits in one window)."""
+        tokenizer = self._tokenizer
+        primer = [tokenizer.sot_prev, *tokenizer.encode(" " + self.prompt)] if self.prompt else []
+        return [*primer, *tokenizer.sot_sequence, tokenizer.no_timestamps]
 
     def _decode(
         self, samples: Samples, beam_size: int, word_timestamps: bool
-    ) -> tuple[str, tuple[Word, ...]]:
-        # Skipping the model on silence is both faster and the surest guard against
-        # whisper's invented "Thank you."
-        if not len(samples) or float(np.sqrt(np.mean(np.square(samples)))) < SILENCE_RMS:
-            return "", ()
+    ) -> tuple[str, tuple[Word, ...], float | None]:
+        """Through faster-whisper's own loop, which aligns word timings: (text, words,
+        mean token log-probability or None)."""
+        if _is_silent(samples):
+            return "", (), None
         segments = self._segments(samples, beam_size, word_timestamps)
         if beam_size > 1 and any(
             _is_runaway(segment, samples) and segment.no_speech_prob <= NO_SPEECH_PROB for segment in segments
@@ -133,17 +214,20 @@ class WhisperRecognizer:
             segments = self._segments(samples, 1, word_timestamps)
         texts: list[str] = []
         words: list[Word] = []
+        logprobs: list[float] = []
         for segment in segments:
             if _is_hallucination(segment, samples):
                 continue
             texts.append(segment.text.strip())
+            logprobs.append(float(segment.avg_logprob))
             for word in segment.words or ():
                 # Alignment can overlap the previous word by a frame; times never go back.
                 start = max(float(word.start), words[-1].end if words else 0.0)
                 words.append(
                     Word(word.word.strip(), start, max(start, float(word.end)), float(word.probability))
                 )
-        return " ".join(text for text in texts if text), tuple(words)
+        logprob = sum(logprobs) / len(logprobs) if logprobs else None
+        return " ".join(text for text in texts if text), tuple(words), logprob
 
     def _segments(self, samples: Samples, beam_size: int, word_timestamps: bool) -> list[Any]:
         segments, _info = self._model.transcribe(
@@ -222,6 +306,28 @@ def fit_prompt(text: str, count_tokens: Callable[[str], int], limit: int = MAX_P
     while words and count_tokens(" " + " ".join(words)) > limit:
         words.pop()
     return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """One beam hypothesis, shaped like a faster-whisper Segment for the checks below."""
+
+    text: str
+    no_speech_prob: float
+    avg_logprob: float
+    """Mean token log-probability (natural log)."""
+    compression_ratio: float
+    """gzip ratio of the text: high for a repetition loop."""
+    start: float
+    """Seconds."""
+    end: float
+    """Seconds."""
+
+
+def _is_silent(samples: Samples) -> bool:
+    # Skipping the model on silence is both faster and the surest guard against
+    # whisper's invented "Thank you."
+    return not len(samples) or float(np.sqrt(np.mean(np.square(samples)))) < SILENCE_RMS
 
 
 def _is_hallucination(segment: Any, samples: Samples) -> bool:

@@ -22,6 +22,7 @@ from voice.audio import SAMPLE_RATE, Audio, pcm16_to_float
 from voice.errors import VoiceError
 from voice.matcher import Match
 from voice.service.runtime import Runtime
+from voice.spoken import match_transcript
 
 log = logging.getLogger("voice.service.listen")
 
@@ -182,8 +183,8 @@ class Hearing:
             return Recognised(None, None, exc)
         finally:
             self._own -= 1
-        text = transcript.text.strip()
-        return Recognised(transcript, self.runtime.matcher.match(text) if text else None)
+        heard = transcript.text.strip() != ""
+        return Recognised(transcript, match_transcript(transcript, self.runtime.matcher) if heard else None)
 
     async def _speculate(self, utterance: int, pcm16: bytes) -> Recognised:
         result = await self.recognise(pcm16)

@@ -9,7 +9,7 @@ How an endpoint (and the WebSocket in listen.py) uses it::
         stream = recognizer.stream()
         partial = await runtime.run_engine(stream.accept, pcm16)      # every engine call: run_engine
         transcript = await runtime.run_engine(stream.finish)
-        match = runtime.matcher.match(transcript.text)                # read .matcher per question:
+        match = match_transcript(transcript, runtime.matcher)         # read .matcher per question:
                                                                       # an admin reload swaps it
         await runtime.log_for_review(match, "listen", transcript.text)  # the dialogue's Review action
         wav = await runtime.speech_wav(match.say, settings)           # cached WAV bytes

@@ -1,0 +1,84 @@
+"""Deciding on what was heard: the best reading, and emergencies in the engine's other readings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voice.asr import Transcript
+from voice.faq import load_set
+from voice.matcher import Decision, Matcher
+from voice.spoken import match_transcript
+
+
+@pytest.fixture(scope="module")
+def matcher(bundled_set: Path) -> Matcher:
+    return Matcher(load_set(bundled_set))
+
+
+def _heard(text: str, *alternatives: str, logprob: float | None = -0.2) -> Transcript:
+    return Transcript(text, (), "whisper", 2.0, 120.0, alternatives, logprob)
+
+
+@pytest.mark.parametrize(
+    ("text", "alternatives", "decision", "emergency"),
+    [
+        # The best reading missed it; a runner-up has a two-word trigger.
+        ("I've been cutting my hair.", ("I've been cutting myself.",), Decision.EMERGENCY, "self-harm"),
+        (
+            "And I don't want to believe that.",
+            ("I don't want to live anymore.",),
+            Decision.EMERGENCY,
+            "self-harm",
+        ),
+        # One trigger word in a runner-up is what whisper invents over noise: not enough.
+        ("What did pass it back to sight?", ("What did pass it back, suicide?",), None, None),
+        ("This way, training for MS.", ("This way, training, safe or ambulance.",), None, None),
+        # In the best reading one word is enough, as for typed questions.
+        ("Call an ambulance.", (), Decision.EMERGENCY, "urgent"),
+        # No emergency anywhere: the best reading decides, as matcher.match would.
+        (
+            "Is my physio the same as a physiatrist?",
+            ("Is my physio the same as a psychiatrist?",),
+            None,
+            None,
+        ),
+    ],
+)
+def test_emergencies_in_other_readings_win(
+    matcher: Matcher,
+    text: str,
+    alternatives: tuple[str, ...],
+    decision: Decision | None,
+    emergency: str | None,
+) -> None:
+    match = match_transcript(_heard(text, *alternatives), matcher)
+    plain = matcher.match(text)
+    assert match.input == text
+    assert match.decision is (decision or plain.decision)
+    assert (match.emergency.id if match.emergency else None) == emergency
+    if emergency is None:
+        assert match.to_dict() | {"timings_ms": None} == plain.to_dict() | {"timings_ms": None}
+
+
+@pytest.mark.parametrize(
+    ("logprob", "decision"),
+    [(-0.2, Decision.ANSWER), (None, Decision.ANSWER), (-0.69, Decision.ANSWER), (-0.71, Decision.CONFIRM)],
+)
+def test_an_answer_to_words_the_engine_was_unsure_of_is_asked_about(
+    matcher: Matcher, logprob: float | None, decision: Decision
+) -> None:
+    text = "Is my physio the same as a physiatrist?"
+    assert matcher.match(text).decision is Decision.ANSWER
+    match = match_transcript(_heard(text, logprob=logprob), matcher)
+    assert match.decision is decision
+    if decision is Decision.CONFIRM:
+        assert match.offered[0].entry_id == "pt-vs-physiatrist"
+        assert match.say.startswith("Did you mean")
+        assert match.entry is None
+
+
+def test_an_unsure_reading_never_hides_an_emergency(matcher: Matcher) -> None:
+    match = match_transcript(_heard("I fell and I can't get up", logprob=-1.5), matcher)
+    assert match.emergency is not None and match.emergency.id == "fall"
