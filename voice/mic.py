@@ -77,20 +77,25 @@ def _no_input_message(wanted: str | int | None, inputs: list[Device]) -> str:
     )
 
 
-def find_input(wanted: str | int | None = None) -> Device:
-    """The input device by index, by (part of its) name, or the default one."""
-    inputs = [device for device in devices() if device.input_channels > 0]
+def choose_device(
+    candidates: list[Device], wanted: str | int | None, default: Device | None
+) -> Device | None:
+    """`wanted` among `candidates`: by index (also given as digits), by name (exact, else the
+    first that contains it, ignoring case), or `default` (else the first) when None."""
     if isinstance(wanted, str) and wanted.isdigit():
         wanted = int(wanted)
     if wanted is None:
-        chosen = next((d for d in inputs if d.is_default_input), inputs[0] if inputs else None)
-    elif isinstance(wanted, int):
-        chosen = next((d for d in inputs if d.index == wanted), None)
-    else:
-        matches = [d for d in inputs if wanted.lower() in d.name.lower()]
-        chosen = next(
-            (d for d in matches if d.name.lower() == wanted.lower()), matches[0] if matches else None
-        )
+        return default or (candidates[0] if candidates else None)
+    if isinstance(wanted, int):
+        return next((d for d in candidates if d.index == wanted), None)
+    matches = [d for d in candidates if wanted.lower() in d.name.lower()]
+    return next((d for d in matches if d.name.lower() == wanted.lower()), matches[0] if matches else None)
+
+
+def find_input(wanted: str | int | None = None) -> Device:
+    """The input device by index, by (part of its) name, or the default one."""
+    inputs = [device for device in devices() if device.input_channels > 0]
+    chosen = choose_device(inputs, wanted, next((d for d in inputs if d.is_default_input), None))
     if chosen is None:
         raise AudioDeviceError(_no_input_message(wanted, inputs))
     return chosen

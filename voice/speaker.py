@@ -16,7 +16,7 @@ import numpy as np
 
 from voice.audio import Samples
 from voice.errors import AudioDeviceError
-from voice.mic import Device, _sounddevice, devices
+from voice.mic import Device, _sounddevice, choose_device, devices
 from voice.tts import Speech
 
 BLOCK_SECONDS = 0.02
@@ -49,17 +49,7 @@ def _no_output_message(wanted: str | int | None, outputs: list[Device]) -> str:
 def find_output(wanted: str | int | None = None) -> Device:
     """The output device by index, by (part of its) name, or the default one."""
     outputs = [device for device in devices() if device.output_channels > 0]
-    if isinstance(wanted, str) and wanted.isdigit():
-        wanted = int(wanted)
-    if wanted is None:
-        chosen = next((d for d in outputs if d.is_default_output), outputs[0] if outputs else None)
-    elif isinstance(wanted, int):
-        chosen = next((d for d in outputs if d.index == wanted), None)
-    else:
-        matches = [d for d in outputs if wanted.lower() in d.name.lower()]
-        chosen = next(
-            (d for d in matches if d.name.lower() == wanted.lower()), matches[0] if matches else None
-        )
+    chosen = choose_device(outputs, wanted, next((d for d in outputs if d.is_default_output), None))
     if chosen is None:
         raise AudioDeviceError(_no_output_message(wanted, outputs))
     return chosen

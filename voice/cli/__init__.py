@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     listen = commands.add_parser(
         "listen",
         help="the hands-free conversation on the microphone and speaker (what `make run` starts)",
-        description="Listen for spoken questions and speak the answers. Always available: repeat, "
+        description="Listen for spoken questions and speak the answers. Always available: repeat, change voice, "
         "slower, faster, louder, softer, stop, more, help, go back, goodbye. Ctrl-C ends it.",
     )
     listen_cli.add_arguments(listen)

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from voice.captions import CaptionStyle
+from voice.cli.speech import add_endpoint_options, add_recognizer_options
 from voice.config import default_answers_dir
 from voice.errors import AudioDeviceError
 from voice.events import Mode, VoiceSettings
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from voice.listen import ListenConfig
 
 EXIT_OK = 0
-_ENDPOINT = EndpointConfig()
 _VOICE = VoiceSettings()
 
 NO_DEVICE_HINT = (
@@ -45,28 +45,14 @@ def add_arguments(listen: argparse.ArgumentParser) -> None:
     listen.add_argument("--wake-phrase", default="hey helper", help="for --mode wake (default: %(default)s)")
     listen.add_argument("--device", metavar="NAME|INDEX", help="microphone (see `voicefaq devices`)")
     listen.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `voicefaq devices`)")
-    listen.add_argument("--engine", choices=("vosk", "whisper"), help="speech engine (default: as `ask`)")
-    listen.add_argument("--model", type=Path, metavar="PATH", help="Vosk model folder to use")
-    listen.add_argument(
-        "--end-silence",
-        type=float,
-        default=_ENDPOINT.end_silence_s,
-        metavar="SECONDS",
-        help="silence that ends a question; raise it for slow speech (default %(default)s s)",
-    )
+    add_recognizer_options(listen)
+    add_endpoint_options(listen)
     listen.add_argument(
         "--still-listening",
         type=float,
         metavar="SECONDS",
         help="pause after which a soft 'still listening' tone plays (default: 1 s before the end "
         "silence when that is 2.5 s or more)",
-    )
-    listen.add_argument(
-        "--max-seconds",
-        type=float,
-        default=_ENDPOINT.max_utterance_s,
-        metavar="SECONDS",
-        help="longest question (default %(default)s s)",
     )
     listen.add_argument(
         "--idle-reset",

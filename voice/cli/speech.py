@@ -225,6 +225,17 @@ def _progress_bar() -> Callable[[int, int | None], None]:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    add_recognizer_options(parser)
+    parser.add_argument(
+        "--mic",
+        action="store_true",
+        help="listen for one question on the microphone instead of reading files",
+    )
+    parser.add_argument("--device", metavar="NAME|INDEX", help="microphone to use (see `voicefaq devices`)")
+    add_endpoint_options(parser)
+
+
+def add_recognizer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         choices=("vosk", "whisper"),
@@ -232,18 +243,16 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         "else the bundled whisper tiny.en)",
     )
     parser.add_argument("--model", type=Path, metavar="PATH", help="Vosk model folder to use")
-    parser.add_argument(
-        "--mic",
-        action="store_true",
-        help="listen for one question on the microphone instead of reading files",
-    )
-    parser.add_argument("--device", metavar="NAME|INDEX", help="microphone to use (see `voicefaq devices`)")
+
+
+def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    """When a spoken question ends: shared by `ask --mic` and `listen`."""
     parser.add_argument(
         "--end-silence",
         type=float,
         default=_ENDPOINT_DEFAULTS.end_silence_s,
         metavar="SECONDS",
-        help="silence that ends a spoken question (default %(default)s s)",
+        help="silence that ends a spoken question; raise it for slow speech (default %(default)s s)",
     )
     parser.add_argument(
         "--max-seconds",
