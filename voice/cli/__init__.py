@@ -91,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     listen = commands.add_parser(
         "listen",
         help="the hands-free conversation on the microphone and speaker (what `make run` starts)",
-        description="Listen for spoken questions and speak the answers. Always available: repeat, change voice, "
-        "slower, faster, louder, softer, stop, more, help, go back, goodbye. Ctrl-C ends it.",
+        description="Listen for spoken questions and speak the answers. Always available: repeat, "
+        "slower, faster, louder, softer, change voice, stop, more, help, go back, goodbye. "
+        "Ctrl-C ends it.",
     )
     listen_cli.add_arguments(listen)
     listen.set_defaults(subparser=listen)
