@@ -155,12 +155,14 @@ def load_recognizer(
     vocabulary: Iterable[str] = (),
     prompt: str = "",
     words: bool = False,
+    threads: int | None = None,
 ) -> Recognizer:
     """The engine to use: `engine` if given, else Vosk when an English Vosk model is
     found, else the bundled whisper tiny.en (no download needed).
 
     `vocabulary` restricts Vosk's grammar; `prompt` primes whisper; `words` asks for word
-    timings and confidences where they cost extra (whisper: about twice the time).
+    timings and confidences where they cost extra (whisper: about twice the time);
+    `threads` caps whisper's CPU threads (default: every core).
     """
     from voice import models
 
@@ -172,4 +174,6 @@ def load_recognizer(
         return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary))
     from voice.asr.whisper import WhisperRecognizer
 
-    return WhisperRecognizer(models.whisper_model_path(), prompt=prompt, word_timestamps=words)
+    return WhisperRecognizer(
+        models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
+    )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -198,8 +199,11 @@ class Runtime:
     def _load_recognizer(self, faq_set: FaqSet) -> Recognizer:
         from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
 
+        # One core is left to the event loop: with twenty kiosks streaming, whisper on every
+        # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner.
+        threads = max(1, (os.cpu_count() or 2) - 1)
         return load_recognizer(
-            self.engine, self.model_path, speech_vocabulary(faq_set), speech_prompt(faq_set)
+            self.engine, self.model_path, speech_vocabulary(faq_set), speech_prompt(faq_set), threads=threads
         )
 
     def synthesizer(self) -> Synthesizer:
