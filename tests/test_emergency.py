@@ -88,11 +88,13 @@ def test_min_words_asks_for_longer_triggers(
     assert (found.id if found else None) == kind
 
 
-def test_no_question_the_set_answers_is_an_emergency(detector: EmergencyDetector, bundled: FaqSet) -> None:
+def test_nothing_the_set_asks_or_says_is_an_emergency(detector: EmergencyDetector, bundled: FaqSet) -> None:
     normalizer = bundled.normalizer()
     alarms = []
     for entry in bundled.entries:
-        for text in (entry.question, *entry.phrasings, *entry.keywords):
+        # Answers too: the microphone hears them while they are spoken (the dialogue also
+        # ignores echoes, but an answer that raised the alarm would be a bad content error).
+        for text in (entry.question, *entry.phrasings, *entry.keywords, entry.answer, entry.details or ""):
             analysed = normalizer.analyse(text)
             if detector.detect([t for _, t in analysed], [w for w, _ in analysed]) is not None:
                 alarms.append(text)
