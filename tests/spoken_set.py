@@ -44,6 +44,7 @@ import soundfile as sf
 import soxr
 
 from tests.quality import Labelled, load
+from voice.audio import Audio, to_mono_16k
 
 T = TypeVar("T")
 
@@ -362,6 +363,11 @@ def synthesize(text: str, voice: str, speed: int) -> Signal:
         error = result.stderr.decode("utf-8", "replace").strip()
         raise SpokenSetError(f"espeak-ng -v {voice} failed on {text!r}: {error or 'no output'}")
     return trim(parse_espeak_wav(result.stdout))
+
+
+def spoken(text: str, voice: str = "en-us", speed: int = 140) -> Audio:
+    """`text` said once by espeak-ng, as 16 kHz Audio: for tests that need one clean question."""
+    return Audio(to_mono_16k(synthesize(text, voice, speed), ESPEAK_RATE), ESPEAK_RATE, 1)
 
 
 def parse_espeak_wav(raw: bytes) -> Signal:

@@ -10,19 +10,18 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.spoken_set import spoken
 from tests.virtual_audio import SpeakerRecording, VirtualMicrophone, record_speaker, virtual_audio
-from voice.audio import SAMPLE_RATE, Audio, read
+from voice.audio import SAMPLE_RATE, Audio
 from voice.cli import main
 
 pytestmark = pytest.mark.whisper
@@ -44,12 +43,8 @@ def recognizer():  # type: ignore[no-untyped-def]
     return load_recognizer("whisper")
 
 
-def _spoken(text: str, folder: Path, voice: str = "en-us+m3") -> bytes:
-    espeak = shutil.which("espeak-ng")
-    assert espeak, "espeak-ng is needed: apt-get install espeak-ng"
-    wav = folder / "spoken.wav"
-    subprocess.run([espeak, "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
-    return read(wav).pcm16()
+def _spoken(text: str) -> bytes:
+    return spoken(text, voice="en-us+m3").pcm16()
 
 
 def _silence(seconds: float) -> bytes:
@@ -140,8 +135,8 @@ def _voiced_seconds(samples: np.ndarray) -> float:
     return float((np.sqrt((blocks**2).mean(axis=1)) > QUIET_RMS).sum()) * 0.02
 
 
-def test_a_spoken_question_is_answered_aloud(mic: VirtualMicrophone, recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    question = _spoken("what can a physical therapist do if I keep falling", tmp_path)
+def test_a_spoken_question_is_answered_aloud(mic: VirtualMicrophone, recognizer) -> None:  # type: ignore[no-untyped-def]
+    question = _spoken("what can a physical therapist do if I keep falling")
     with record_speaker() as speaker:
         listening = Listening()
         try:
@@ -160,9 +155,9 @@ def test_a_spoken_question_is_answered_aloud(mic: VirtualMicrophone, recognizer,
         assert words in heard, heard
 
 
-def test_stop_cuts_a_long_answer_short(mic: VirtualMicrophone, tmp_path: Path) -> None:
-    question = _spoken("what can a physical therapist do if I keep falling", tmp_path)
-    stop = _spoken("stop", tmp_path)
+def test_stop_cuts_a_long_answer_short(mic: VirtualMicrophone) -> None:
+    question = _spoken("what can a physical therapist do if I keep falling")
+    stop = _spoken("stop")
     with record_speaker() as speaker:
         listening = Listening()
         try:
@@ -187,8 +182,8 @@ def test_stop_cuts_a_long_answer_short(mic: VirtualMicrophone, tmp_path: Path) -
     assert _voiced_seconds(after_stop[-SAMPLE_RATE:]) == 0
 
 
-def test_push_to_talk_hears_a_question_only_after_a_key(mic: VirtualMicrophone, tmp_path: Path) -> None:
-    question = _spoken("what can a physical therapist do if I keep falling", tmp_path)
+def test_push_to_talk_hears_a_question_only_after_a_key(mic: VirtualMicrophone) -> None:
+    question = _spoken("what can a physical therapist do if I keep falling")
     with record_speaker() as speaker:
         listening = Listening("--mode", "push")
         try:

@@ -9,7 +9,6 @@ import json
 import logging
 import queue
 import shutil
-import subprocess
 import threading
 import time
 import wave
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from tests.spoken_set import spoken
 from voice import audio as audio_io
 from voice.faq import load_set
 from voice.review import ReviewLog
@@ -48,16 +48,10 @@ QUESTIONS = {
 
 
 @pytest.fixture(scope="module")
-def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def speech() -> dict[str, bytes]:
     """Each question as 16 kHz 16-bit PCM: 0.5 s of silence, the words, 2.5 s of silence."""
-    folder = tmp_path_factory.mktemp("listen-speech")
-    pcm: dict[str, bytes] = {}
-    for name, text in QUESTIONS.items():
-        path = folder / f"{name}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), text], check=True)
-        silence = bytes(audio_io.SAMPLE_RATE)  # 0.5 s
-        pcm[name] = silence + audio_io.read(path).pcm16() + silence * 5
-    return pcm
+    silence = bytes(audio_io.SAMPLE_RATE)  # 0.5 s
+    return {name: silence + spoken(text).pcm16() + silence * 5 for name, text in QUESTIONS.items()}
 
 
 @pytest.fixture

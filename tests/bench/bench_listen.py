@@ -16,7 +16,6 @@ import argparse
 import io
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.spoken_set import spoken
 from tests.virtual_audio import virtual_audio
-from voice.audio import SAMPLE_RATE, Audio, read
+from voice.audio import SAMPLE_RATE, Audio
 from voice.captions import Captions, CaptionStyle
 from voice.events import CommandName, Pressed
 from voice.vad import EndpointConfig
@@ -45,12 +45,6 @@ QUESTIONS = (
     "is it safe to lift weights",
 )
 VOICES = ("en-us", "en-us+m3", "en-us+f3", "en+f2")
-
-
-def _spoken(text: str, voice: str, folder: Path) -> Audio:
-    wav = folder / "question.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
-    return read(wav)
 
 
 def _last_voiced_s(audio: Audio) -> float:
@@ -95,7 +89,7 @@ def run(questions: int, end_silence_s: float, verbose: bool = False) -> dict[str
                 raise SystemExit("the greeting was never played; is PulseAudio working?")
             listener.send(Pressed(CommandName.STOP, time.monotonic()))
             for index in range(questions):
-                audio = _spoken(QUESTIONS[index % len(QUESTIONS)], VOICES[index % len(VOICES)], Path(tmp))
+                audio = spoken(QUESTIONS[index % len(QUESTIONS)], VOICES[index % len(VOICES)])
                 replies_before = len(listener.replies)
                 turns_before = len(listener.turns)
                 trailing = np.zeros(int((end_silence_s + 1.5) * SAMPLE_RATE), dtype=np.float32)

@@ -187,18 +187,15 @@ class _Spoken:
 def _spoken_questions() -> list[_Spoken]:
     import numpy as np
 
-    from voice.audio import SAMPLE_RATE, read
+    from tests.spoken_set import spoken
+    from voice.audio import SAMPLE_RATE
 
-    spoken = []
-    with tempfile.TemporaryDirectory() as folder:
-        for number, text in enumerate(LISTEN_QUESTIONS * len(LISTEN_VOICES)):
-            wav = Path(folder) / f"{number}.wav"
-            voice = LISTEN_VOICES[number // len(LISTEN_QUESTIONS)]
-            subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
-            audio = read(wav)
-            voiced = np.flatnonzero(np.abs(audio.samples) > 0.02)
-            spoken.append(_Spoken(audio.pcm16(), float(voiced[-1] + 1) / SAMPLE_RATE))
-    return spoken
+    questions = []
+    for number, text in enumerate(LISTEN_QUESTIONS * len(LISTEN_VOICES)):
+        audio = spoken(text, LISTEN_VOICES[number // len(LISTEN_QUESTIONS)])
+        voiced = np.flatnonzero(np.abs(audio.samples) > 0.02)
+        questions.append(_Spoken(audio.pcm16(), float(voiced[-1] + 1) / SAMPLE_RATE))
+    return questions
 
 
 @dataclass
