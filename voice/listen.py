@@ -186,7 +186,10 @@ class Listener:
                 if item is None:
                     return
                 if isinstance(item, _Failed):
-                    raise item.error
+                    if isinstance(item.error, VoiceError):
+                        raise item.error
+                    # An engine's own exception: said plainly, not as a traceback.
+                    raise VoiceError(f"speech recognition stopped working: {item.error}") from item.error
                 self._handle(item)
         finally:
             self._output.close()
