@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -592,3 +593,22 @@ def test_the_engine_loads_once_for_concurrent_callers(whisper_client: tuple[Test
         return set(found)
 
     assert len(anyio.run(scenario)) == 1
+
+
+@pytest.mark.whisper
+def test_the_engine_runs_in_its_own_process_and_ends_with_the_service(tiny_set: Path) -> None:
+    from voice.asr.worker import WhisperProcess
+
+    runtime = Runtime(tiny_set, limits=LIMITS, admin_token=TOKEN)
+    first = runtime.recognizer()
+    assert isinstance(first, WhisperProcess) and first._process is not None
+    first_pid = first._process.pid
+    runtime.reload()  # a new engine with the new words; the old one's process ends
+    second = runtime.recognizer()
+    assert isinstance(second, WhisperProcess) and second._process is not None
+    second_pid = second._process.pid
+    assert second_pid != first_pid
+    runtime.close()
+    for pid in (first_pid, second_pid):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

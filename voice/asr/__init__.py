@@ -156,13 +156,16 @@ def load_recognizer(
     prompt: str = "",
     words: bool = False,
     threads: int | None = None,
+    separate_process: bool = False,
 ) -> Recognizer:
     """The engine to use: `engine` if given, else Vosk when an English Vosk model is
     found, else the bundled whisper tiny.en (no download needed).
 
     `vocabulary` restricts Vosk's grammar; `prompt` primes whisper; `words` asks for word
     timings and confidences where they cost extra (whisper: about twice the time);
-    `threads` caps whisper's CPU threads (default: every core).
+    `threads` caps whisper's CPU threads (default: every core); `separate_process` runs
+    whisper in a child process at a lower priority (voice.asr.worker: for the service,
+    whose event loop must not wait for it).
     """
     from voice import models
 
@@ -172,6 +175,12 @@ def load_recognizer(
         from voice.asr.vosk import VoskRecognizer
 
         return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary))
+    if separate_process:
+        from voice.asr.worker import WhisperProcess
+
+        return WhisperProcess(
+            models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
+        )
     from voice.asr.whisper import WhisperRecognizer
 
     return WhisperRecognizer(

@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -250,6 +250,15 @@ class WhisperRecognizer:
         return len(self._model.hf_tokenizer.encode(text, add_special_tokens=False).ids)
 
 
+class WhisperReader(Protocol):
+    """What a WhisperStream reads its audio with: a WhisperRecognizer, or one in a child
+    process (voice.asr.worker)."""
+
+    def transcribe(self, audio: Audio) -> Transcript: ...
+
+    def partial(self, samples: Samples) -> str: ...
+
+
 class WhisperStream:
     """Buffers one utterance of 16-bit PCM; partials while it grows, the transcript at the end."""
 
@@ -260,7 +269,7 @@ class WhisperStream:
     """Bytes fed since the last partial."""
     _last_partial: str
 
-    def __init__(self, recognizer: WhisperRecognizer, partial_interval_s: float = 1.0) -> None:
+    def __init__(self, recognizer: WhisperReader, partial_interval_s: float = 1.0) -> None:
         if partial_interval_s <= 0:
             raise ValueError("partial_interval_s must be positive")
         self._recognizer = recognizer

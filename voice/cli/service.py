@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import ipaddress
 import logging
 import os
@@ -153,8 +154,13 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the kiosk talks to it directly; no X-Forwarded-* spoofing
         server_header=False,
         ws_max_size=runtime.limits.max_body_bytes,
+        # Replies are WAV: deflate saved little and took milliseconds of the event loop each.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
     )
+    # What is loaded now lives as long as the service: out of the collector's sight, its
+    # full collections no longer walk it while questions wait.
+    gc.freeze()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -200,10 +200,16 @@ class Runtime:
         from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
 
         # One core is left to the event loop: with twenty kiosks streaming, whisper on every
-        # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner.
+        # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
+        # whisper runs in its own process, at a lower priority (voice.asr.worker).
         threads = max(1, (os.cpu_count() or 2) - 1)
         return load_recognizer(
-            self.engine, self.model_path, speech_vocabulary(faq_set), speech_prompt(faq_set), threads=threads
+            self.engine,
+            self.model_path,
+            speech_vocabulary(faq_set),
+            speech_prompt(faq_set),
+            threads=threads,
+            separate_process=True,
         )
 
     def synthesizer(self) -> Synthesizer:
@@ -239,7 +245,8 @@ class Runtime:
         answers = _Answers(faq_set, Matcher(faq_set))
         with self._recognizer_lock:
             if self._recognizer is not None:
-                self._recognizer = self._load_recognizer(faq_set)
+                old, self._recognizer = self._recognizer, self._load_recognizer(faq_set)
+                _close(old)  # a call in progress finishes first
         self._answers = answers
         if self.review is not None:
             self.review.set_id = faq_set.id
@@ -285,8 +292,19 @@ class Runtime:
         return wav_bytes(self.synthesizer().synthesize(text, settings))  # serialised by voice.tts
 
     def close(self) -> None:
+        with self._recognizer_lock:
+            if self._recognizer is not None:
+                _close(self._recognizer)
+                self._recognizer = None
         if self.review is not None:
             self.review.close()
+
+
+def _close(recognizer: Recognizer) -> None:
+    """Ends an engine's child process, if it has one."""
+    close = getattr(recognizer, "close", None)
+    if close is not None:
+        close()
 
 
 def get_runtime(request: HTTPConnection) -> Runtime:
