@@ -82,3 +82,34 @@ def test_an_answer_to_words_the_engine_was_unsure_of_is_asked_about(
 def test_an_unsure_reading_never_hides_an_emergency(matcher: Matcher) -> None:
     match = match_transcript(_heard("I fell and I can't get up", logprob=-1.5), matcher)
     assert match.emergency is not None and match.emergency.id == "fall"
+
+
+@pytest.mark.parametrize(
+    ("text", "alternatives", "offered_first"),
+    [
+        # The best reading is not answered; a less likely one is: offered, never answered.
+        ("Mass on the exercise, what is that?", ("What is passive exercise?",), "passive-exercise"),
+        ("Flick stability for MS.", ("Flexibility exercises for MS.",), "flexibility-exercise"),
+        # The first answered reading counts; unanswered ones are passed over.
+        (
+            "Two, two, macargin.",
+            ("Two, two, my garden.", "Do you do massage in physical therapy?"),
+            "massage-ultrasound",
+        ),
+    ],
+)
+def test_an_answer_in_another_reading_is_offered_not_given(
+    matcher: Matcher, text: str, alternatives: tuple[str, ...], offered_first: str
+) -> None:
+    assert matcher.match(text).decision is not Decision.ANSWER
+    match = match_transcript(_heard(text, *alternatives), matcher)
+    assert match.decision is Decision.CONFIRM and match.entry is None
+    assert match.offered[0].entry_id == offered_first
+    assert match.input == text and match.say.startswith("Did you mean")
+
+
+def test_other_readings_never_replace_an_answered_best_reading(matcher: Matcher) -> None:
+    text = "Is my physio the same as a physiatrist?"
+    match = match_transcript(_heard(text, "What kinds of exercise does a PT recommend?"), matcher)
+    assert match.decision is Decision.ANSWER and match.entry is not None
+    assert match.entry.id == "pt-vs-physiatrist"

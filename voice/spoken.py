@@ -7,6 +7,7 @@ passed in, so one loaded engine serves many files.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voice.asr import Recognizer, Transcript
@@ -73,7 +74,9 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
 
     - an emergency in one of the engine's other readings of the audio wins over an FAQ
       match, since a missed emergency costs far more than a false alarm;
-    - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first.
+    - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first;
+    - when the best reading gets no answer, a less likely reading that would get one is
+      offered in the confirmation, never answered: the engine thought it less likely.
     """
     match = matcher.match(transcript.text)
     if match.decision is Decision.EMERGENCY:
@@ -94,6 +97,30 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
     unsure = transcript.logprob is not None and transcript.logprob < UNSURE_LOGPROB
     if unsure and match.decision is Decision.ANSWER and match.alternatives:
         return _confirmation(match, matcher)
+    if match.decision is not Decision.ANSWER:
+        return _offer_other_reading(match, transcript.alternatives, matcher)
+    return match
+
+
+def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher) -> Match:
+    """`match` (a confirm or fallback), or a confirmation that offers first the entry a
+    less likely reading of the audio is answered with. On the spoken sets this reached
+    one or two more questions in a hundred and added no wrong answer."""
+    for reading in readings:
+        other = matcher.match(reading)
+        if other.decision is Decision.ANSWER and other.alternatives:
+            best = other.alternatives[0]
+            offered = (best, *[c for c in match.offered if c.entry_id != best.entry_id][:1])
+            return Match(
+                match.input,
+                Decision.CONFIRM,
+                confirmation_text(offered),
+                None,
+                best.score,
+                (best, *[c for c in match.alternatives if c.entry_id != best.entry_id]),
+                offered=offered,
+                match_ms=match.match_ms + other.match_ms,
+            )
     return match
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voice.asr import Transcript, Word
-from voice.audio import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, pcm16_to_float
+from voice.audio import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, denoise, pcm16_to_float
 from voice.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -126,14 +126,16 @@ class WhisperRecognizer:
         # What faster-whisper suppresses by default: symbols and special tokens.
         self._suppressed = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
         self._prompt_tokens = self._decoder_prompt()
+        import noisereduce  # noqa: F401 - voice.audio.denoise's import: with the model, not the first question
 
     def transcribe(self, audio: Audio) -> Transcript:
         started = time.perf_counter()
+        samples = audio.samples if _is_silent(audio.samples) else denoise(audio.samples)
         if self.word_timestamps:
-            text, words, logprob = self._decode(audio.samples, BEAM_SIZE, True)
+            text, words, logprob = self._decode(samples, BEAM_SIZE, True)
             alternatives: tuple[str, ...] = ()
         else:
-            readings = self._read(audio.samples, BEAM_SIZE)
+            readings = self._read(samples, BEAM_SIZE)
             text = readings[0].text if readings else ""
             logprob = readings[0].avg_logprob if readings else None
             words, alternatives = (), tuple(reading.text for reading in readings[1:])

@@ -37,7 +37,7 @@ ENGINE_NICE = 10
 """Niceness of the engine process: at 10 the event loop (niceness 0) gets about nine
 tenths of a shared core when both want it."""
 _CLOSE_WAIT_S = 5.0
-_PRELOAD = ["voice.asr.whisper", "faster_whisper", "ctranslate2", "numpy"]
+_PRELOAD = ["voice.asr.whisper", "faster_whisper", "ctranslate2", "numpy", "noisereduce"]
 
 
 class EngineStoppedError(VoiceError):
