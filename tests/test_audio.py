@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 import soundfile
 
-from voice.audio import MAX_SECONDS, SAMPLE_RATE, Audio, decode, float_to_pcm16, pcm16_to_float, read
+from voice.audio import (
+    DENOISE_BELOW_DB,
+    MAX_SECONDS,
+    SAMPLE_RATE,
+    Audio,
+    decode,
+    denoise,
+    float_to_pcm16,
+    noise_margin_db,
+    pcm16_to_float,
+    read,
+)
 from voice.errors import AudioFormatError
 
 
@@ -98,3 +109,43 @@ def test_pcm16_round_trip_and_odd_lengths() -> None:
     with pytest.raises(AudioFormatError, match="even number of bytes"):
         pcm16_to_float(b"\x00\x01\x02")
     assert Audio(samples, 16000, 1).pcm16() == float_to_pcm16(samples)
+
+
+def _question_in_pink_noise(snr_db: float | None) -> tuple[Audio, int]:
+    """A spoken question after 0.5 s of lead-in, in pink noise; and the lead-in's length."""
+    from tests.spoken_set import mix, pink_noise, spoken
+
+    speech = spoken("should I use a walker or a cane", "en-us+m3").samples
+    lead = SAMPLE_RATE // 2
+    padded = np.concatenate([np.zeros(lead, dtype=np.float32), speech])
+    if snr_db is not None:
+        noise = pink_noise(len(padded), SAMPLE_RATE, np.random.default_rng(3))
+        padded = mix(padded, noise, snr_db, SAMPLE_RATE)
+    return Audio(padded.astype(np.float32), SAMPLE_RATE, 1), lead
+
+
+def _level_db(samples: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(samples))) + 1e-12))
+
+
+@pytest.mark.parametrize("snr_db", [20.0, 10.0, 5.0])
+def test_denoise_turns_steady_noise_down_and_keeps_the_speech(snr_db: float) -> None:
+    clean, lead = _question_in_pink_noise(None)
+    audio, _ = _question_in_pink_noise(snr_db)
+    assert noise_margin_db(audio.samples) < DENOISE_BELOW_DB
+    cleaned = denoise(audio.samples)
+    assert cleaned.dtype == np.float32 and len(cleaned) == len(audio.samples)
+    # The lead-in is noise alone: at least 10 dB quieter. The question keeps its shape.
+    assert _level_db(cleaned[:lead]) < _level_db(audio.samples[:lead]) - 10
+    assert np.corrcoef(cleaned[lead:], clean.samples[lead:])[0, 1] > 0.9
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        pytest.param(_question_in_pink_noise(None)[0].samples, id="clean speech"),
+        pytest.param(np.full(1000, 0.1, dtype=np.float32), id="too short to tell"),
+    ],
+)
+def test_denoise_leaves_clean_or_short_audio_alone(samples: np.ndarray) -> None:
+    assert denoise(samples) is samples
