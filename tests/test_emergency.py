@@ -35,6 +35,13 @@ def detector(bundled: FaqSet) -> EmergencyDetector:
         ("call an ambulance", "urgent"),
         ("call nine one one", "urgent"),
         ("i think he is having a stroke", "urgent"),
+        # Signs added for what recognisers keep of a spoken emergency.
+        ("I fell in the bathroom, and I can't get to my cup.", "fall"),  # "get back up"
+        ("And I can't get up.", "fall"),  # "I've fallen" lost to noise
+        ("My chest really close, and my left arm is, um...", "chest-pain"),
+        ("His face is moving, and he can't talk.", "urgent"),  # "drooping"
+        ("my husband is not moving", "urgent"),
+        ("she collapsed in the kitchen", "urgent"),
     ],
 )
 def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, text: str, kind: str) -> None:
@@ -60,6 +67,10 @@ def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, te
         "i find it hard to walk",  # "find" sounds like "fainted", but alone is not enough
         "can you help me find a physio near me",
         "is cutting back on exercise bad for me",
+        # Near the signs added for spoken emergencies, but questions.
+        "my husband cant move his legs at all can the therapist exercise them for him",
+        "my wife can't move on her own can the exercises be done for her",
+        "my face gets tired when i talk",
     ],
 )
 def test_ordinary_questions_are_not_emergencies(
