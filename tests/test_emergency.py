@@ -42,6 +42,7 @@ def detector(bundled: FaqSet) -> EmergencyDetector:
         ("His face is moving, and he can't talk.", "urgent"),  # "drooping"
         ("my husband is not moving", "urgent"),
         ("she collapsed in the kitchen", "urgent"),
+        ("He won the floor and can't stand.", "fall"),  # "I'm on the floor"
     ],
 )
 def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, text: str, kind: str) -> None:
@@ -71,6 +72,7 @@ def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, te
         "my husband cant move his legs at all can the therapist exercise them for him",
         "my wife can't move on her own can the exercises be done for her",
         "my face gets tired when i talk",
+        "i can't stand floor exercises",
     ],
 )
 def test_ordinary_questions_are_not_emergencies(
