@@ -12,9 +12,9 @@ import pytest
 
 from tests.spoken_set import spoken
 from voice.asr.whisper import WhisperRecognizer
-from voice.asr.worker import ENGINE_NICE, EngineStoppedError, WhisperProcess
+from voice.asr.worker import ENGINE_NICE, WhisperProcess
 from voice.audio import Audio
-from voice.errors import ModelNotFoundError
+from voice.errors import EngineStoppedError, ModelNotFoundError
 from voice.models import whisper_model_path
 
 pytestmark = pytest.mark.whisper

@@ -578,6 +578,25 @@ def test_spoken_questions_give_the_cli_json(
 
 
 @pytest.mark.whisper
+def test_a_dead_engine_process_costs_one_request_a_503(
+    whisper_client: tuple[TestClient, Runtime], clips: dict[str, bytes]
+) -> None:
+    import signal
+
+    from voice.asr.worker import WhisperProcess
+
+    client, runtime = whisper_client
+    engine = runtime.recognizer()
+    assert isinstance(engine, WhisperProcess) and engine._process is not None
+    os.kill(engine._process.pid, signal.SIGKILL)
+    headers = {"content-type": "audio/wav"}
+    response = client.post("/api/ask/audio", content=clips["walker"], headers=headers)
+    assert response.status_code == 503 and "starts again" in response.json()["error"]
+    again = client.post("/api/ask/audio", content=clips["walker"], headers=headers)
+    assert again.status_code == 200 and again.json()["entry_id"] == "walker"
+
+
+@pytest.mark.whisper
 def test_the_engine_loads_once_for_concurrent_callers(whisper_client: tuple[TestClient, Runtime]) -> None:
     _, runtime = whisper_client
 

@@ -58,6 +58,10 @@ class ModelNotFoundError(VoiceError):
     """A speech model is missing or broken."""
 
 
+class EngineStoppedError(VoiceError):
+    """The speech engine's process ended in the middle of a call (the next call starts it again)."""
+
+
 class AudioDeviceError(VoiceError):
     """A microphone or speaker cannot be opened."""
 

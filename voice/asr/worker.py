@@ -29,7 +29,7 @@ from typing import Any
 from voice.asr import Transcript
 from voice.asr.whisper import WhisperRecognizer, WhisperStream
 from voice.audio import Audio, Samples
-from voice.errors import VoiceError
+from voice.errors import EngineStoppedError
 
 log = logging.getLogger("voice.asr.worker")
 
@@ -40,10 +40,6 @@ cores, niceness 10 left /api/ask's p95 anywhere from 10 to 61 ms from run to run
 it stayed at 10-13 ms, and spoken decisions came no later."""
 _CLOSE_WAIT_S = 5.0
 _PRELOAD = ["voice.asr.whisper", "faster_whisper", "ctranslate2", "numpy", "noisereduce"]
-
-
-class EngineStoppedError(VoiceError):
-    """The engine's process ended in the middle of a call."""
 
 
 def _context() -> ForkServerContext:

@@ -7,6 +7,7 @@ from voice.errors import (
     AnswersFormatError,
     AudioDeviceError,
     AudioFormatError,
+    EngineStoppedError,
     InputTextError,
     ModelNotFoundError,
     NoSpeechError,
@@ -64,6 +65,7 @@ _STATUS: tuple[tuple[type[VoiceError], int], ...] = (
     (NoSpeechError, 422),
     (AnswersFormatError, 422),
     (ModelNotFoundError, 503),
+    (EngineStoppedError, 503),  # the engine's process died; the next request starts it again
     (AudioDeviceError, 503),
     (SpeechError, 503),  # espeak-ng missing or failing; a bad voice id is refused before (422)
 )

@@ -201,7 +201,7 @@ class Runtime:
 
         # One core is left to the event loop: with twenty kiosks streaming, whisper on every
         # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
-        # whisper runs in its own process, at a lower priority (voice.asr.worker).
+        # whisper runs in its own process, at the lowest priority (voice.asr.worker).
         threads = max(1, (os.cpu_count() or 2) - 1)
         return load_recognizer(
             self.engine,
