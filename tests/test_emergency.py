@@ -87,7 +87,9 @@ def test_ordinary_questions_are_not_emergencies(
     [
         ("what is passive exercise suicide", 1, "self-harm"),
         ("what is passive exercise suicide", 2, None),  # one word: often invented over noise
-        ("exercise call an ambulance", 2, None),
+        ("exercise call an ambulance", 2, None),  # copied from whisper's prompt over noise
+        ("somebody called 911", 2, "urgent"),
+        ("she went wake up", 2, "urgent"),  # "won't wake up" as recognisers hear it
         ("i want to kill myself", 2, "self-harm"),
         ("my wife fell and can't get up", 2, "fall"),  # words from two groups add up
         ("i've been coding myself", 2, "self-harm"),

@@ -20,8 +20,8 @@ def matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
         ("is my physio the same thing as a physiatrist", Decision.ANSWER, "physiatrist"),
         ("is exercise good for my fatigue", Decision.ANSWER, "fatigue"),
         ("my legs are so stiff", Decision.ANSWER, "spasticity"),
-        ("what is a row later", Decision.ANSWER, "walker"),  # misheard "rollator"
-        ("what's a fizz iatrist", Decision.ANSWER, "physiatrist"),  # misheard "physiatrist"
+        ("what is a row later", Decision.CONFIRM, None),  # misheard "rollator": asked about
+        ("what's a fizz iatrist", Decision.CONFIRM, None),  # misheard "physiatrist"
         ("where do I park my car", Decision.FALLBACK, None),
         ("what's the weather like", Decision.FALLBACK, None),
         ("how much does a walker cost at the pharmacy", Decision.CONFIRM, None),
@@ -33,6 +33,26 @@ def test_decisions(matcher: Matcher, text: str, decision: Decision, entry_id: st
     match = matcher.match(text)
     assert match.decision is decision, match.alternatives
     assert (match.entry.id if match.entry else None) == entry_id
+
+
+@pytest.mark.parametrize(
+    ("misheard", "heard_right", "entry_id"),
+    [
+        ("what is a row later", "what is a rollator", "walker"),
+        ("what's a fizz iatrist", "what's a physiatrist", "physiatrist"),
+    ],
+)
+def test_a_misheard_topic_word_is_offered_not_answered(
+    matcher: Matcher, misheard: str, heard_right: str, entry_id: str
+) -> None:
+    # The entry is found by spelling or sound, but an answer resting only on such a
+    # guess ("cutting" for "clotting") could be confidently wrong: it is asked about.
+    offered = matcher.match(misheard)
+    assert offered.decision is Decision.CONFIRM
+    assert offered.offered[0].entry_id == entry_id
+    answered = matcher.match(heard_right)
+    assert answered.decision is Decision.ANSWER and answered.entry is not None
+    assert answered.entry.id == entry_id
 
 
 def test_rare_words_outweigh_common_ones(matcher: Matcher) -> None:

@@ -90,6 +90,9 @@ def test_an_unsure_reading_never_hides_an_emergency(matcher: Matcher) -> None:
         # The best reading is not answered; a less likely one is: offered, never answered.
         ("Mass on the exercise, what is that?", ("What is passive exercise?",), "passive-exercise"),
         ("Flick stability for MS.", ("Flexibility exercises for MS.",), "flexibility-exercise"),
+        # A reading that would be answered but for a misheard topic word ("trans furs")
+        # is strong enough to offer.
+        ("How do I get better at trends first?", ("How do I get better at trans furs?",), "transfers"),
         # The first answered reading counts; unanswered ones are passed over.
         (
             "Two, two, macargin.",

@@ -40,6 +40,10 @@ class MatcherConfig:
     min_evidence: float = 0.3
     """Weight of matched words needed to answer, relative to a word only one entry uses:
     one common word is not enough."""
+    min_heard_evidence: float = 0.3
+    """The same, counting only words heard as the set spells them (or as a synonym): an
+    answer resting on a misheard word mapped by spelling or sound ("cutting" for
+    "clotting") is asked about first."""
     min_confirm_evidence: float = 0.22
     """Weight of matched words needed to offer a confirmation, in the same unit."""
     credit_saturation: float = 2.0

@@ -6,7 +6,8 @@ Pure: text in, Match out. Topic words are weighted by how rare they are in the s
 shared words), how much of the question the entry as a whole accounts for, and
 whole-phrasing likeness. Words the set never uses count against confidence, so
 "does insurance cover physio" is not answered as a physio question. Misheard words
-are mapped to known ones with rapidfuzz and Metaphone.
+are mapped to known ones with rapidfuzz and Metaphone; an answer that rests only on
+such a mapping is asked about first.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Matcher:
         self._entries = faq_set.entries
         self._index = _Index(faq_set.entries, self.normalizer, self.config.credit_saturation)
 
-    def _resolve(self, analysed: Sequence[tuple[str, str]]) -> dict[str, float]:
+    def _resolve(self, analysed: Sequence[tuple[str, str]]) -> _Resolved:
         """The question's topic words as known tokens with weights.
 
         A topic word the set does not know is tried, by spelling and by sound, joined
@@ -144,6 +145,7 @@ class Matcher:
         function_words = self.normalizer.function_words
         surfaces = [surface for surface, _ in analysed]
         weights: dict[str, float] = {}
+        approximate: set[str] = set()
         consumed: set[int] = set()
         for position, (_, token) in enumerate(analysed):
             if position in consumed or token in function_words or token in index.idf:
@@ -167,21 +169,25 @@ class Matcher:
             if known is not None:
                 consumed.update(span)
                 weights[known] = max(weights.get(known, 0.0), index.idf[known] * similarity)
+                if similarity < 1.0:
+                    approximate.add(known)
             elif len(token) > _NOISE_LENGTH:
                 consumed.add(position)
                 weights[token] = max(weights.get(token, 0.0), self.config.unknown_weight * index.max_idf)
         for position, (_, token) in enumerate(analysed):
             if position not in consumed and token in index.idf and token not in function_words:
                 weights[token] = max(weights.get(token, 0.0), index.idf[token])
-        return weights
+                approximate.discard(token)
+        return _Resolved(weights, frozenset(approximate))
 
     def rank(self, text: str) -> list[Scored]:
         """Every entry sharing a word with `text`, best first."""
         analysed = self.normalizer.analyse(text)
         return self._rank(analysed, self._resolve(analysed))
 
-    def _rank(self, analysed: Sequence[tuple[str, str]], weights: dict[str, float]) -> list[Scored]:
+    def _rank(self, analysed: Sequence[tuple[str, str]], resolved: _Resolved) -> list[Scored]:
         index = self._index
+        weights = resolved.weights
         total = sum(weights.values())
         if total <= 0:
             return []
@@ -212,17 +218,26 @@ class Matcher:
         ranked = []
         for entry_index, f1 in closest.items():
             credit = index.credit[entry_index]
-            explained = evidence = 0.0
+            explained = evidence = heard = 0.0
             for token, weight in weights.items():
                 share = weight * credit.get(token, 0.0)
                 explained += share
                 if token not in question_words:
                     evidence += share
+                    if token not in resolved.approximate:
+                        heard += share
             coverage = explained / total
             topical = config.phrasing_weight * f1 + (1 - config.phrasing_weight) * coverage
             score = (1 - config.wording_weight) * topical + config.wording_weight * wording[entry_index]
             ranked.append(
-                Scored(score, coverage, evidence / index.max_idf, entry_index, exact_entry == entry_index)
+                Scored(
+                    score,
+                    coverage,
+                    evidence / index.max_idf,
+                    entry_index,
+                    exact_entry == entry_index,
+                    heard / index.max_idf,
+                )
             )
         ranked.sort(key=lambda scored: scored.score, reverse=True)
         return ranked
@@ -264,6 +279,7 @@ class Matcher:
             and best.score - runner_up >= config.answer_margin
             and best.coverage >= config.min_coverage
             and best.evidence >= config.min_evidence
+            and best.heard_evidence >= config.min_heard_evidence
         )
         if confident or best.exact:
             entry = self._entries[best.entry_index]
@@ -307,6 +323,19 @@ class Scored:
     entry_index: int
     exact: bool = False
     """The question, normalised, is one of this entry's own phrasings word for word."""
+    heard_evidence: float = 0.0
+    """The part of `evidence` from words heard as the set spells them (or as a synonym),
+    not only mapped from a misheard word by spelling or sound."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A question's topic words, resolved against the set's vocabulary."""
+
+    weights: dict[str, float]
+    """Known (or unknown, with a high weight) tokens and how much each counts."""
+    approximate: frozenset[str]
+    """Known tokens reached only from a misheard word ("cutting" for "clotting")."""
 
 
 class _Index:

@@ -75,8 +75,9 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
     - an emergency in one of the engine's other readings of the audio wins over an FAQ
       match, since a missed emergency costs far more than a false alarm;
     - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first;
-    - when the best reading gets no answer, a less likely reading that would get one is
-      offered in the confirmation, never answered: the engine thought it less likely.
+    - when the best reading gets no answer, a less likely reading that would get one (or
+      would but for a misheard topic word) is offered in the confirmation, never
+      answered: the engine thought it less likely.
     """
     match = matcher.match(transcript.text)
     if match.decision is Decision.EMERGENCY:
@@ -104,11 +105,15 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
 
 def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher) -> Match:
     """`match` (a confirm or fallback), or a confirmation that offers first the entry a
-    less likely reading of the audio is answered with. On the spoken sets this reached
-    one or two more questions in a hundred and added no wrong answer."""
+    less likely reading of the audio is answered with, or confirmed with a score that
+    would answer. On the spoken sets this reached one or two more questions in a hundred
+    and added no wrong answer."""
     for reading in readings:
         other = matcher.match(reading)
-        if other.decision is Decision.ANSWER and other.alternatives:
+        strong = other.decision is Decision.ANSWER or (
+            other.decision is Decision.CONFIRM and other.score >= matcher.config.answer_threshold
+        )
+        if strong and other.alternatives:
             best = other.alternatives[0]
             offered = (best, *[c for c in match.offered if c.entry_id != best.entry_id][:1])
             return Match(
