@@ -43,6 +43,8 @@ def detector(bundled: FaqSet) -> EmergencyDetector:
         ("my husband is not moving", "urgent"),
         ("she collapsed in the kitchen", "urgent"),
         ("He won the floor and can't stand.", "fall"),  # "I'm on the floor"
+        ("My chest, really, oh, my lip, calm, it's numb.", "chest-pain"),  # "left arm is numb"
+        ("She freaked her and went wake up.", "urgent"),  # "fainted and won't wake up"
     ],
 )
 def test_recognises_emergencies(detector: EmergencyDetector, bundled: FaqSet, text: str, kind: str) -> None:
