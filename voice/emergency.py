@@ -100,10 +100,14 @@ class EmergencyDetector:
             for near, token, word in zip(spelled, tokens, spoken, strict=True)
         ]
         joined = [self._joined_as(first + second) for first, second in zip(tokens, tokens[1:], strict=False)]
+        # Most trigger phrases have a word heard nowhere: ruling those out first spares
+        # the in-order search, which took three quarters of all matching time.
+        spelled_anywhere = frozenset().union(*spelled, *joined)
+        sounded_anywhere = frozenset().union(*sounded, *joined)
         for trigger in self._triggers:
-            if _words_found(trigger, spelled, joined) >= min_words:
+            if _words_found(trigger, spelled, joined, spelled_anywhere) >= min_words:
                 return trigger.emergency
-            if _words_found(trigger, sounded, joined) >= max(min_words, _SOUND_MIN_WORDS):
+            if _words_found(trigger, sounded, joined, sounded_anywhere) >= max(min_words, _SOUND_MIN_WORDS):
                 return trigger.emergency
         return None
 
@@ -138,13 +142,23 @@ class EmergencyDetector:
         return {word for word, _, _ in found}
 
 
-def _words_found(trigger: _Trigger, heard: Sequence[frozenset[str]], joined: Sequence[frozenset[str]]) -> int:
+def _words_found(
+    trigger: _Trigger,
+    heard: Sequence[frozenset[str]],
+    joined: Sequence[frozenset[str]],
+    anywhere: frozenset[str],
+) -> int:
     """How many words of `trigger` were heard (the longest alternative of each group),
-    or 0 unless every group was."""
+    or 0 unless every group was. `anywhere`: every word in `heard` and `joined`."""
     found = 0
     for group in trigger.groups:
         longest = max(
-            (len(alternative) for alternative in group if _contains(heard, joined, alternative)), default=0
+            (
+                len(alternative)
+                for alternative in group
+                if anywhere.issuperset(alternative) and _contains(heard, joined, alternative)
+            ),
+            default=0,
         )
         if not longest:
             return 0
