@@ -75,9 +75,10 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
     - an emergency in one of the engine's other readings of the audio wins over an FAQ
       match, since a missed emergency costs far more than a false alarm;
     - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first;
-    - when the best reading gets no answer, a less likely reading that would get one (or
-      would but for a misheard topic word) is offered in the confirmation, never
-      answered: the engine thought it less likely.
+    - when the best reading gets no answer, a less likely reading that would get one, or
+      a confirmation scoring as high as an answer (held back by a misheard topic word or
+      a close runner-up), is offered in the confirmation, never answered: the engine
+      thought it less likely.
     """
     match = matcher.match(transcript.text)
     if match.decision is Decision.EMERGENCY:
