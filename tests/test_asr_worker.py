@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.spoken_set import spoken
+from tools.spoken_set import spoken
+from voice.asr.models import whisper_model_path
 from voice.asr.whisper import WhisperRecognizer
 from voice.asr.worker import ENGINE_NICE, WhisperProcess
-from voice.audio import Audio
+from voice.audio.decode import Audio
 from voice.errors import EngineStoppedError, ModelNotFoundError
-from voice.models import whisper_model_path
 
 pytestmark = pytest.mark.whisper
 

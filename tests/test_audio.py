@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from voice.audio import (
+from voice.audio.decode import (
     DENOISE_BELOW_DB,
     MAX_SECONDS,
     SAMPLE_RATE,
@@ -113,7 +113,7 @@ def test_pcm16_round_trip_and_odd_lengths() -> None:
 
 def _question_in_pink_noise(snr_db: float | None) -> tuple[Audio, int]:
     """A spoken question after 0.5 s of lead-in, in pink noise; and the lead-in's length."""
-    from tests.spoken_set import mix, pink_noise, spoken
+    from tools.spoken_set import mix, pink_noise, spoken
 
     speech = spoken("should I use a walker or a cane", "en-us+m3").samples
     lead = SAMPLE_RATE // 2

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from voice.config import default_answers_dir
-from voice.faq import FaqSet, load_set
+from voice.core.config import default_answers_dir
+from voice.core.faq import FaqSet, load_set
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "browser"

@@ -2,8 +2,8 @@ import io
 
 import pytest
 
-from voice.captions import Captions, CaptionStyle, caption_lines, large
-from voice.events import Role
+from voice.conversation.events import Role
+from voice.terminal.captions import Captions, CaptionStyle, caption_lines, large
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,9 @@ import soundfile
 
 from tests.virtual_audio import VirtualMicrophone, record_speaker, virtual_audio
 from voice.asr import Recognizer, load_recognizer
-from voice.audio import read
+from voice.audio.decode import read
 from voice.cli import main
-from voice.tts import ESPEAK_RATE
+from voice.speech.tts import ESPEAK_RATE
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from voice.cli import main
-from voice.faq import load_set
-from voice.matcher import Matcher
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 from voice.review import ReviewLog
 
 TOKEN = "a-staff-token-long-enough"

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from voice.commands import COMMAND_PHRASES, Reply, is_echo, parse_command, parse_reply, split_wake
-from voice.events import CommandName as C
+from voice.conversation.commands import (
+    COMMAND_PHRASES,
+    Reply,
+    is_echo,
+    parse_command,
+    parse_reply,
+    split_wake,
+)
+from voice.conversation.events import CommandName as C
 
 COMMANDS = [
     # The phrases people use for each command.

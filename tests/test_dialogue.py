@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ENTRIES, SET_YAML, write_set
-from voice import prompts
-from voice.commands import parse_command
-from voice.config import default_answers_dir
-from voice.dialogue import Dialogue, DialogueConfig, DialogueConfigError, DialogueState
-from voice.events import (
+from voice.conversation import prompts
+from voice.conversation.commands import parse_command
+from voice.conversation.dialogue import Dialogue, DialogueConfig, DialogueConfigError, DialogueState
+from voice.conversation.events import (
     Action,
     Chose,
     CommandName,
@@ -46,8 +45,9 @@ from voice.events import (
     Tick,
     VoiceSettings,
 )
-from voice.faq import Emergency, FaqSet, load_set
-from voice.matcher import Decision, Matcher
+from voice.core.config import default_answers_dir
+from voice.core.faq import Emergency, FaqSet, load_set
+from voice.core.matcher import Decision, Matcher
 
 K = SpeechKind
 S = DialogueState

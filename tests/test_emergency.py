@@ -1,7 +1,7 @@
 import pytest
 
-from voice.emergency import EmergencyDetector
-from voice.faq import FaqSet, load_set
+from voice.core.emergency import EmergencyDetector
+from voice.core.faq import FaqSet, load_set
 
 
 @pytest.fixture(scope="module")

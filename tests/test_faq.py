@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ENTRIES, SET_YAML, write_set
+from voice.core.faq import check_set, load_set
 from voice.errors import AnswersFormatError
-from voice.faq import check_set, load_set
 
 
 def test_bundled_set_is_valid_and_complete(bundled_set: Path) -> None:

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from tests.spoken_set import spoken
 from tests.virtual_audio import SpeakerRecording, VirtualMicrophone, record_speaker, virtual_audio
-from voice.audio import SAMPLE_RATE, Audio
+from tools.spoken_set import spoken
+from voice.audio.decode import SAMPLE_RATE, Audio
 from voice.cli import main
 
 pytestmark = pytest.mark.whisper

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JSON_FIELDS, SET_YAML, write_set
-from voice.faq import load_set
-from voice.matcher import Decision, Matcher
+from voice.core.faq import load_set
+from voice.core.matcher import Decision, Matcher
 
 
 @pytest.fixture(scope="module")

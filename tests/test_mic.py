@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from tests.virtual_audio import VirtualMicrophone, virtual_audio
-from voice.audio import SAMPLE_RATE, read
+from voice.audio.decode import SAMPLE_RATE, read
+from voice.audio.mic import Microphone, devices, find_input
+from voice.audio.vad import Endpointer, EndpointKind
 from voice.cli import main
 from voice.errors import AudioDeviceError
-from voice.mic import Microphone, devices, find_input
-from voice.vad import Endpointer, EndpointKind
 
 
 @pytest.fixture(scope="module")

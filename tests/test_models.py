@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from voice import models
+from voice.asr import models
 from voice.errors import ModelNotFoundError
 
 SMALL = models.DOWNLOADS["en-us-small"]

@@ -1,6 +1,6 @@
 import pytest
 
-from voice.normalize import Normalizer, words
+from voice.core.normalize import Normalizer, words
 
 NORMALIZER = Normalizer(
     {

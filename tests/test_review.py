@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from voice.faq import load_set
-from voice.matcher import Candidate, Matcher
+from voice.core.faq import load_set
+from voice.core.matcher import Candidate, Matcher
 from voice.review import (
     SCHEMA_VERSION,
     ReviewEntry,
@@ -234,8 +234,8 @@ def test_a_group_lists_other_wordings_and_best_candidates() -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from voice.faq import load_set
-from voice.matcher import Matcher
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 from voice.review import ReviewLog
 
 log = ReviewLog(Path(sys.argv[1]))

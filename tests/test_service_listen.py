@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from tests.spoken_set import spoken
-from voice import audio as audio_io
-from voice.faq import load_set
+from tools.spoken_set import spoken
+from voice.audio import decode as audio_io
+from voice.core.faq import load_set
 from voice.review import ReviewLog
 from voice.service import listen, protocol
 from voice.service.app import create_app

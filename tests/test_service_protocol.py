@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice.events import (
+from voice.conversation.events import (
     Chose,
     CommandName,
     Cue,

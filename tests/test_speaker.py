@@ -10,11 +10,11 @@ import pytest
 
 from tests.virtual_audio import VirtualMicrophone, record_speaker, virtual_audio
 from voice.asr import Recognizer, load_recognizer
-from voice.audio import SAMPLE_RATE, Audio
+from voice.audio.decode import SAMPLE_RATE, Audio
+from voice.audio.speaker import Speaker, find_output
+from voice.conversation.events import VoiceSettings
 from voice.errors import AudioDeviceError
-from voice.events import VoiceSettings
-from voice.speaker import Speaker, find_output
-from voice.tts import Speech, load_synthesizer
+from voice.speech.tts import Speech, load_synthesizer
 
 LOUD = 0.02
 """A recorded sample above this (full scale 1.0) is sound, not the null sink's silence."""

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from voice.events import Speak, SpeechKind, VoiceSettings
-from voice.speech_output import SpeechOutput
-from voice.tts import Speech, Synthesizer, load_synthesizer
+from voice.conversation.events import Speak, SpeechKind, VoiceSettings
+from voice.speech.output import SpeechOutput
+from voice.speech.tts import Speech, Synthesizer, load_synthesizer
 
 TWO_SENTENCES = "Exercise helps strength and balance. Start slowly and rest when you need to."
 

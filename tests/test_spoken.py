@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from voice.asr import Transcript
-from voice.faq import load_set
-from voice.matcher import Decision, Matcher
+from voice.core.faq import load_set
+from voice.core.matcher import Decision, Matcher
 from voice.spoken import match_transcript
 
 

@@ -2,7 +2,7 @@
 noise at 20/10/5 dB SNR, assorted sample rates and formats (tests/spoken_set.py).
 
 These floors guard against regressions at the level reached today with whisper
-tiny.en (`.venv/bin/python -m tests.quality --spoken` prints the figures and, with
+tiny.en (`.venv/bin/python -m tools.quality --spoken` prints the figures and, with
 `--misses`, what was heard for each miss). They are below the issue's targets for real
 voices (90% reached, at most 3% wrong, 90% of out-of-scope not answered, every emergency
 recognised): synthetic espeak voices under competing espeak babble are harder for
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.quality import DATA, Report, spoken_reports
-from tests.spoken_set import build
-from voice.faq import load_set
-from voice.matcher import Matcher
+from tools.quality import DATA, Report, spoken_reports
+from tools.spoken_set import build
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 
 pytestmark = [pytest.mark.whisper, pytest.mark.slow]
 

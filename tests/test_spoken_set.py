@@ -19,9 +19,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-from tests import spoken_set
-from tests.quality import DATA, load
-from tests.spoken_set import (
+from tools import spoken_set
+from tools.quality import DATA, load
+from tools.spoken_set import (
     BABBLE_SENTENCES,
     ESPEAK_RATE,
     FORMATS,
@@ -48,7 +48,7 @@ from tests.spoken_set import (
     split_for_pause,
     to_format,
 )
-from voice.config import default_answers_dir
+from voice.core.config import default_answers_dir
 
 LIMIT = 12
 DEV = DATA / "dev.jsonl"

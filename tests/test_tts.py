@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from voice.conversation.events import VoiceSettings
 from voice.errors import OutputFileError, SpeechError
-from voice.events import VoiceSettings
-from voice.tts import (
+from voice.speech.tts import (
     CUES,
     ESPEAK_RATE,
     MAX_WORDS,

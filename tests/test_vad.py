@@ -4,8 +4,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, Audio, float_to_pcm16, read
-from voice.vad import Endpoint, EndpointConfig, Endpointer, EndpointKind, speech_seconds
+from voice.audio.decode import SAMPLE_RATE, Audio, float_to_pcm16, read
+from voice.audio.vad import Endpoint, EndpointConfig, Endpointer, EndpointKind, speech_seconds
 
 
 @pytest.fixture(scope="module")

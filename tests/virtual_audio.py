@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from voice.audio import Audio, pcm16_to_float
+from voice.audio.decode import Audio, pcm16_to_float
 
 BLOCK_SECONDS = 0.05
 RATE = 16_000

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from voice.core.matcher import Candidate, Decision, Match
+from voice.core.normalize import Normalizer
 from voice.errors import VoiceError
-from voice.matcher import Candidate, Decision, Match
-from voice.normalize import Normalizer
 
 SCHEMA_VERSION = 1
 """PRAGMA user_version of the file; a newer one is refused rather than misread."""

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voice.asr import Recognizer, Transcript
-from voice.audio import SILENCE_RMS, Audio
+from voice.audio.decode import SILENCE_RMS, Audio
+from voice.audio.vad import speech_seconds
+from voice.core.matcher import Decision, Match, Matcher, confirmation_text
 from voice.errors import NoSpeechError
-from voice.matcher import Decision, Match, Matcher, confirmation_text
-from voice.vad import speech_seconds
 
 MIN_SPEECH_SECONDS = 0.2
 """Less voiced audio than this is taken as silence or a click, not a question."""

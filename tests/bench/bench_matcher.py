@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.quality import DATA, load
-from voice.config import default_answers_dir
-from voice.faq import load_set
-from voice.matcher import Matcher
+from tools.quality import DATA, load
+from voice.core.config import default_answers_dir
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 
 MATCH_TARGET_MS = 1.0
 LOAD_TARGET_MS = 100.0

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.quality import DATA, load
+from tools.quality import DATA, load
 
 ROOT = Path(__file__).resolve().parents[2]
 P95_TARGET_MS = 20.0
@@ -187,8 +187,8 @@ class _Spoken:
 def _spoken_questions() -> list[_Spoken]:
     import numpy as np
 
-    from tests.spoken_set import spoken
-    from voice.audio import SAMPLE_RATE
+    from tools.spoken_set import spoken
+    from voice.audio.decode import SAMPLE_RATE
 
     questions = []
     for number, text in enumerate(LISTEN_QUESTIONS * len(LISTEN_VOICES)):

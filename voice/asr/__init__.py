@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from voice.commands import COMMAND_PHRASES
-from voice.normalize import words
+from voice.conversation.commands import COMMAND_PHRASES
+from voice.core.normalize import words
 
 if TYPE_CHECKING:
-    from voice.audio import Audio
-    from voice.faq import FaqSet
+    from voice.audio.decode import Audio
+    from voice.core.faq import FaqSet
 
 ENGINES = ("vosk", "whisper")
 _KEY_TERM_LENGTH = 4  # shorter words ("leg", "arm") are common enough that engines know them
@@ -167,7 +167,7 @@ def load_recognizer(
     whisper in a child process at a lower priority (voice.asr.worker: for the service,
     whose event loop must not wait for it).
     """
-    from voice import models
+    from voice.asr import models
 
     if engine not in (None, *ENGINES):
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

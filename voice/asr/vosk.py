@@ -26,9 +26,9 @@ from types import ModuleType
 from typing import Any
 
 from voice.asr import Transcript, Word
-from voice.audio import MAX_SECONDS, SAMPLE_RATE, Audio
+from voice.asr.models import DEFAULT_DOWNLOAD
+from voice.audio.decode import MAX_SECONDS, SAMPLE_RATE, Audio
 from voice.errors import ModelNotFoundError
-from voice.models import DEFAULT_DOWNLOAD
 
 BLOCK_SECONDS = 0.1
 """Seconds of audio per call into Kaldi: small enough for live partials, large enough to be cheap."""

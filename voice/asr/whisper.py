@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from voice.asr import Transcript, Word
-from voice.audio import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, denoise, pcm16_to_float
+from voice.audio.decode import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, denoise, pcm16_to_float
 from voice.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class WhisperRecognizer:
         # What faster-whisper suppresses by default: symbols and special tokens.
         self._suppressed = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
         self._prompt_tokens = self._decoder_prompt()
-        import noisereduce  # noqa: F401 - voice.audio.denoise's import: with the model, not the first question
+        import noisereduce  # noqa: F401 - voice.audio.decode.denoise's import: with the model, not the first question
 
     def transcribe(self, audio: Audio) -> Transcript:
         started = time.perf_counter()
@@ -237,7 +237,7 @@ class WhisperRecognizer:
             language="en",
             beam_size=beam_size,
             temperature=TEMPERATURES,
-            vad_filter=False,  # voice.vad has already cut the utterance
+            vad_filter=False,  # voice.audio.vad has already cut the utterance
             condition_on_previous_text=False,
             initial_prompt=self.prompt,
             word_timestamps=word_timestamps,
@@ -369,7 +369,7 @@ def _max_new_tokens(seconds: float) -> int:
 
 
 def _voiced_seconds(samples: Samples) -> float:
-    from voice.vad import speech_seconds
+    from voice.audio.vad import speech_seconds
 
     if len(samples) < SAMPLE_RATE // 100:
         return 0.0

@@ -28,7 +28,7 @@ from typing import Any
 
 from voice.asr import Transcript
 from voice.asr.whisper import WhisperRecognizer, WhisperStream
-from voice.audio import Audio, Samples
+from voice.audio.decode import Audio, Samples
 from voice.errors import EngineStoppedError
 
 log = logging.getLogger("voice.asr.worker")

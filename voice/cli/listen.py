@@ -14,15 +14,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from voice.captions import CaptionStyle
+from voice.audio.vad import EndpointConfig
 from voice.cli.speech import add_endpoint_options, add_recognizer_options
-from voice.config import default_answers_dir
+from voice.conversation.events import Mode, VoiceSettings
+from voice.core.config import default_answers_dir
 from voice.errors import AudioDeviceError
-from voice.events import Mode, VoiceSettings
-from voice.vad import EndpointConfig
+from voice.terminal.captions import CaptionStyle
 
 if TYPE_CHECKING:
-    from voice.listen import ListenConfig
+    from voice.terminal.listener import ListenConfig
 
 EXIT_OK = 0
 _VOICE = VoiceSettings()
@@ -83,8 +83,8 @@ def add_arguments(listen: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ListenConfig:
-    from voice.dialogue import DialogueConfig
-    from voice.listen import ListenConfig
+    from voice.conversation.dialogue import DialogueConfig
+    from voice.terminal.listener import ListenConfig
 
     try:
         settings = VoiceSettings(rate=args.rate, volume=args.volume, voice=args.voice)
@@ -149,13 +149,13 @@ def _keys(on_key: Callable[[], None]) -> Iterator[None]:
 
 def listen(args: argparse.Namespace) -> int:
     from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
-    from voice.captions import Captions
-    from voice.faq import load_set
-    from voice.listen import Listener, run_microphone
-    from voice.matcher import Matcher
-    from voice.mic import Microphone, find_input
-    from voice.speaker import Speaker, find_output
-    from voice.tts import load_synthesizer
+    from voice.audio.mic import Microphone, find_input
+    from voice.audio.speaker import Speaker, find_output
+    from voice.core.faq import load_set
+    from voice.core.matcher import Matcher
+    from voice.speech.tts import load_synthesizer
+    from voice.terminal.captions import Captions
+    from voice.terminal.listener import Listener, run_microphone
 
     config = _config(args, args.subparser)
     logging.basicConfig(level=logging.WARNING, format="voicefaq: %(message)s")

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from typing import TextIO
 
-from voice.matcher import Decision, Match
+from voice.core.matcher import Decision, Match
 
 WIDTH = 78
 

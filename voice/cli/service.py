@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from voice.cli.output import WIDTH, print_json
-from voice.config import default_answers_dir
+from voice.core.config import default_answers_dir
 from voice.errors import VoiceError
 from voice.review import ReviewGroup, ReviewLog, default_path, group, parse_since
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from voice.cli.output import print_json, print_match
 from voice.cli.text import question_text
-from voice.config import default_answers_dir
+from voice.conversation.events import VoiceSettings
+from voice.core.config import default_answers_dir
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 from voice.errors import InputTextError, OutputFileError
-from voice.events import VoiceSettings
-from voice.faq import load_set
-from voice.matcher import Matcher
-from voice.tts import load_synthesizer, sentences, write_wav
+from voice.speech.tts import load_synthesizer, sentences, write_wav
 
 EXIT_OK = 0
 _DEFAULTS = VoiceSettings()
@@ -78,7 +78,7 @@ def say(args: argparse.Namespace) -> int:
         write_wav(speech, args.out)
         print(f"wrote {args.out} ({speech.seconds:.1f} s)")
         return EXIT_OK
-    from voice.speaker import Speaker
+    from voice.audio.speaker import Speaker
 
     synthesizer = load_synthesizer()
     with Speaker(args.device) as speaker:

@@ -8,18 +8,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from voice import audio as audio_io
 from voice.asr import Recognizer, load_recognizer, speech_prompt, speech_vocabulary
-from voice.audio import Audio, pcm16_to_float
+from voice.audio import decode as audio_io
+from voice.audio.decode import Audio, pcm16_to_float
+from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
 from voice.cli import speak
 from voice.cli.output import print_json, print_match
-from voice.config import default_answers_dir
+from voice.core.config import default_answers_dir
+from voice.core.faq import FaqSet, load_set
+from voice.core.matcher import Matcher
 from voice.errors import AudioDeviceError, AudioFormatError, NoSpeechError, VoiceError
-from voice.faq import FaqSet, load_set
-from voice.matcher import Matcher
+from voice.speech.tts import load_synthesizer
 from voice.spoken import ask_audio, require_speech
-from voice.tts import load_synthesizer
-from voice.vad import EndpointConfig, Endpointer, EndpointKind
 
 EXIT_OK, EXIT_ERROR = 0, 1
 _ENDPOINT_DEFAULTS = EndpointConfig()
@@ -27,7 +27,7 @@ _ENDPOINT_DEFAULTS = EndpointConfig()
 
 def _recognizer(args: argparse.Namespace, faq_set: FaqSet | None) -> tuple[Recognizer, float]:
     if args.mic:  # a missing microphone should fail before a model takes seconds to load
-        from voice.mic import find_input
+        from voice.audio.mic import find_input
 
         find_input(args.device)
     started = time.perf_counter()
@@ -40,7 +40,7 @@ def _recognizer(args: argparse.Namespace, faq_set: FaqSet | None) -> tuple[Recog
 
 def _listen_once(args: argparse.Namespace) -> Audio:
     """One utterance from the microphone, ended by silence (slow speakers allowed)."""
-    from voice.mic import Microphone
+    from voice.audio.mic import Microphone
 
     config = EndpointConfig(end_silence_s=args.end_silence, max_utterance_s=args.max_seconds)
     endpointer = Endpointer(config)
@@ -137,7 +137,7 @@ def ask(args: argparse.Namespace) -> int:
 
 
 def list_devices(args: argparse.Namespace) -> int:
-    from voice.mic import devices
+    from voice.audio.mic import devices
 
     found = devices()
     if args.json:
@@ -172,7 +172,7 @@ def list_devices(args: argparse.Namespace) -> int:
 
 
 def models_command(args: argparse.Namespace) -> int:
-    from voice import models
+    from voice.asr import models
 
     if args.models_command == "download":
         path = models.download(args.name, progress=_progress_bar())

@@ -7,10 +7,10 @@ import sys
 import time
 
 from voice.cli.output import print_json, print_match
-from voice.config import MAX_QUESTION_CHARS, default_answers_dir
+from voice.core.config import MAX_QUESTION_CHARS, default_answers_dir
+from voice.core.faq import check_set, load_set
+from voice.core.matcher import Matcher
 from voice.errors import InputTextError
-from voice.faq import check_set, load_set
-from voice.matcher import Matcher
 
 EXIT_OK, EXIT_ERROR = 0, 1
 

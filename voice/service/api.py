@@ -17,11 +17,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from voice import audio as audio_io
-from voice.audio import Audio
+from voice.audio import decode as audio_io
+from voice.audio.decode import Audio
+from voice.audio.vad import speech_seconds
 from voice.cli.text import question_text
+from voice.conversation.events import VoiceSettings
 from voice.errors import InputTextError
-from voice.events import VoiceSettings
 from voice.review import ReviewLogError, group, parse_since
 from voice.service.errors import (
     BadRequestError,
@@ -33,7 +34,6 @@ from voice.service.errors import (
 )
 from voice.service.runtime import Runtime, SpeechCache, get_runtime
 from voice.spoken import ask_audio, require_speech
-from voice.vad import speech_seconds
 
 router = APIRouter()
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

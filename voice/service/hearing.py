@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice.asr import Recognizer, RecognizerStream, Transcript
-from voice.audio import SAMPLE_RATE, Audio, pcm16_to_float
+from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
+from voice.core.matcher import Match
 from voice.errors import VoiceError
-from voice.matcher import Match
 from voice.service.runtime import Runtime
 from voice.spoken import match_transcript
 

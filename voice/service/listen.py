@@ -22,10 +22,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from voice.audio import SAMPLE_RATE
-from voice.dialogue import Dialogue, DialogueConfig
-from voice.errors import ModelNotFoundError, VoiceError
-from voice.events import (
+from voice.audio.decode import SAMPLE_RATE
+from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
+from voice.conversation.dialogue import Dialogue, DialogueConfig
+from voice.conversation.events import (
     Action,
     Event,
     Heard,
@@ -39,6 +39,7 @@ from voice.events import (
     StopSpeaking,
     Tick,
 )
+from voice.errors import ModelNotFoundError, VoiceError
 from voice.service.errors import (
     WS_POLICY_VIOLATION,
     WS_TRY_AGAIN_LATER,
@@ -60,7 +61,6 @@ from voice.service.protocol import (
     took_as_question,
 )
 from voice.service.runtime import Runtime, check_origin, get_runtime
-from voice.vad import EndpointConfig, Endpointer, EndpointKind
 
 router = APIRouter()
 log = logging.getLogger("voice.service.listen")

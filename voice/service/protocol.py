@@ -3,7 +3,7 @@
 Pure: messages in, events and dataclasses out; the session that runs it is listen.py.
 
 `ws://HOST:PORT/api/listen?mode=always&end_silence=1.5` (both optional): `mode` is how a
-question starts (voice.events.Mode: "always", the default, treats everything heard as a
+question starts (voice.conversation.events.Mode: "always", the default, treats everything heard as a
 question or command; "push" waits for a "key" message; "wake" for the wake phrase);
 `end_silence` is the silence in seconds (0.5 to 5; 1.5 by default) that ends a question.
 
@@ -12,7 +12,7 @@ Client to server:
   MAX_FRAME_BYTES (1 s), an even number of bytes. Stream it continuously, also while a
   reply plays: what is heard before the reply's "done" is talking over it (barge-in), and
   only commands such as "stop" and emergencies are acted on.
-- text frames, JSON: {"type": "command", "command": "repeat"} (any voice.events.CommandName);
+- text frames, JSON: {"type": "command", "command": "repeat"} (any voice.conversation.events.CommandName);
   {"type": "choose", "entry_id": "..."} (an offered choice or topic); {"type": "key"}
   (push-to-talk: a key or switch was pressed); {"type": "done", "speak_id": N,
   "interrupted": false} when the page finished (or stopped) playing a reply. A client that
@@ -41,9 +41,8 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from voice.commands import parse_command, parse_reply, split_wake
-from voice.errors import VoiceError
-from voice.events import (
+from voice.conversation.commands import parse_command, parse_reply, split_wake
+from voice.conversation.events import (
     Action,
     Chose,
     CommandName,
@@ -63,6 +62,7 @@ from voice.events import (
     StopSpeaking,
     VoiceSettings,
 )
+from voice.errors import VoiceError
 
 MAX_FRAME_BYTES = 32_000
 """Bytes: the largest audio frame accepted, 1 s at 16 kHz; the page sends 640 (20 ms)."""

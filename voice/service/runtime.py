@@ -38,15 +38,15 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.requests import HTTPConnection
 
-from voice.events import VoiceSettings
-from voice.faq import FaqSet, load_set
-from voice.matcher import Decision, Match, Matcher
+from voice.conversation.events import VoiceSettings
+from voice.core.faq import FaqSet, load_set
+from voice.core.matcher import Decision, Match, Matcher
 from voice.review import ReviewLog, ReviewLogError
 from voice.service.errors import OriginRefusedError, SessionsFullError
 
 if TYPE_CHECKING:
     from voice.asr import Recognizer
-    from voice.tts import Synthesizer
+    from voice.speech.tts import Synthesizer
 
 T = TypeVar("T")
 log = logging.getLogger("voice.service")
@@ -216,7 +216,7 @@ class Runtime:
         """The text-to-speech engine, loaded on first use."""
         with self._synthesizer_lock:
             if self._synthesizer is None:
-                from voice.tts import load_synthesizer
+                from voice.speech.tts import load_synthesizer
 
                 self._synthesizer = load_synthesizer()
             return self._synthesizer
@@ -287,9 +287,9 @@ class Runtime:
         return data
 
     def _synthesize(self, text: str, settings: VoiceSettings) -> bytes:
-        from voice.tts import wav_bytes
+        from voice.speech.tts import wav_bytes
 
-        return wav_bytes(self.synthesizer().synthesize(text, settings))  # serialised by voice.tts
+        return wav_bytes(self.synthesizer().synthesize(text, settings))  # serialised by voice.speech.tts
 
     def close(self) -> None:
         with self._recognizer_lock:

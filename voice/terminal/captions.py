@@ -16,7 +16,7 @@ import threading
 from enum import StrEnum
 from typing import TextIO
 
-from voice.events import Role
+from voice.conversation.events import Role
 
 _TOP_HALF, _BOTTOM_HALF = "\x1b#3", "\x1b#4"
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-from voice import prompts
-from voice.commands import split_wake
-from voice.events import Action, Cue, Listen, Mode, Role, Show
+from voice.conversation import prompts
+from voice.conversation.commands import split_wake
+from voice.conversation.events import Action, Cue, Listen, Mode, Role, Show
 
 
 class Gate:

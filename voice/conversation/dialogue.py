@@ -20,11 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from voice import prompts
-from voice.activation import Gate
-from voice.commands import Reply, is_echo, parse_command, parse_reply, words
-from voice.errors import VoiceError
-from voice.events import (
+from voice.conversation import prompts
+from voice.conversation.activation import Gate
+from voice.conversation.commands import Reply, is_echo, parse_command, parse_reply, words
+from voice.conversation.events import (
     Action,
     Chose,
     CommandName,
@@ -48,9 +47,10 @@ from voice.events import (
     StopSpeaking,
     VoiceSettings,
 )
-from voice.faq import Emergency, Entry, FaqSet
-from voice.matcher import Decision, Match, Matcher
-from voice.topics import pick_offered, topic_groups
+from voice.core.faq import Emergency, Entry, FaqSet
+from voice.core.matcher import Decision, Match, Matcher
+from voice.core.topics import pick_offered, topic_groups
+from voice.errors import VoiceError
 
 _C = CommandName
 _K = SpeechKind

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from voice.config import MatcherConfig
+from voice.core.config import MatcherConfig
+from voice.core.normalize import Normalizer
 from voice.errors import AnswersFormatError, Problem
-from voice.normalize import Normalizer
 
 SET_FILE = "set.yaml"
 MAX_FILE_BYTES = 2_000_000
@@ -85,7 +85,7 @@ class FaqSet:
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fillers: tuple[str, ...] = ()
     matching: dict[str, float] = field(default_factory=dict)
-    """Overrides of the matcher's thresholds (see voice.config.MatcherConfig)."""
+    """Overrides of the matcher's thresholds (see voice.core.config.MatcherConfig)."""
     speech_prompt: str | None = None
     """A short text in the words people use with this set, to prime speech recognition."""
 

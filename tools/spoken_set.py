@@ -1,6 +1,6 @@
 """A reproducible spoken question set, synthesised from a labelled text set (tests/data/*.jsonl).
 
-    .venv/bin/python -m tests.spoken_set [--out DIR] [--limit N] [--set dev|holdout] [--seed N]
+    .venv/bin/python -m tools.spoken_set [--out DIR] [--limit N] [--set dev|holdout] [--seed N]
                                          [--cast dev|fresh]
 
 Each selected question is spoken by espeak-ng (several voices, 110-170 words a minute, some
@@ -43,16 +43,16 @@ import numpy.typing as npt
 import soundfile as sf
 import soxr
 
-from tests.quality import Labelled, load
-from voice.audio import Audio, to_mono_16k
+from tools.quality import Labelled, load
+from voice.audio.decode import Audio, to_mono_16k
 
 T = TypeVar("T")
 
 Signal = npt.NDArray[np.float64]
 """Float samples, full scale 1.0: shape (frames,) for mono, (frames, channels) otherwise."""
 
-DATA = Path(__file__).parent / "data"
-ARTIFACTS = Path(__file__).parent / "artifacts"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "tests" / "artifacts"
 MANIFEST = "manifest.jsonl"
 MANIFEST_VERSION = 1
 INSTALL_HINT = "install it with: sudo apt-get install espeak-ng sox"
@@ -652,7 +652,7 @@ def build(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.spoken_set", description="Build the spoken question set from a text set."
+        prog="python -m tools.spoken_set", description="Build the spoken question set from a text set."
     )
     parser.add_argument("--set", choices=("dev", "holdout"), default="dev", help="text set to speak")
     parser.add_argument(

@@ -1,8 +1,8 @@
 """Accuracy of the matcher on a labelled question set (tests/data/*.jsonl).
 
 Used by the accuracy tests and by hand:
-    .venv/bin/python -m tests.quality tests/data/holdout.jsonl [--misses]
-    .venv/bin/python -m tests.quality --spoken [DIR] [--misses]   (a spoken set, through whisper)
+    .venv/bin/python -m tools.quality tests/data/holdout.jsonl [--misses]
+    .venv/bin/python -m tools.quality --spoken [DIR] [--misses]   (a spoken set, through whisper)
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz.distance import Levenshtein
 
-from voice.matcher import Decision, Match, Matcher
+from voice.core.matcher import Decision, Match, Matcher
 
 if TYPE_CHECKING:
-    from tests.spoken_set import Clip
+    from tools.spoken_set import Clip
     from voice.asr import Recognizer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ class PlainFuzzy:
 def evaluate_spoken(recognizer: Recognizer, matcher: Matcher, clips: Iterable[Clip]) -> Report:
     """Accuracy on spoken clips: transcribe each, then match. A clip in which nothing
     was heard counts as not answered (a fallback)."""
-    from voice.audio import read
+    from voice.audio.decode import read
     from voice.errors import NoSpeechError
     from voice.spoken import ask_audio
 
@@ -226,8 +226,8 @@ def spoken_reports(clips: Sequence[Clip], matcher: Matcher) -> dict[str, Report]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from voice.config import default_answers_dir
-    from voice.faq import load_set
+    from voice.core.config import default_answers_dir
+    from voice.core.faq import load_set
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sets", nargs="*", type=Path, default=[DATA / "dev.jsonl", DATA / "holdout.jsonl"])
@@ -237,8 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--spoken",
         nargs="?",
         type=Path,
-        const=Path(__file__).parent / "artifacts" / "spoken-dev",
-        help="score a spoken set built by tests.spoken_set (default: the dev one, built if missing)",
+        const=Path(__file__).resolve().parents[1] / "tests" / "artifacts" / "spoken-dev",
+        help="score a spoken set built by tools.spoken_set (default: the dev one, built if missing)",
     )
     parser.add_argument(
         "--baseline",
@@ -248,10 +248,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     matcher = Matcher(load_set(args.answers or default_answers_dir()))
     if args.spoken is not None:
-        from tests.spoken_set import build, load_manifest
+        from tools.spoken_set import build, load_manifest
 
         spoken_dir: Path = args.spoken
-        dev_dir = Path(__file__).parent / "artifacts" / "spoken-dev"
+        dev_dir = Path(__file__).resolve().parents[1] / "tests" / "artifacts" / "spoken-dev"
         clips = build(dev_dir, DATA / "dev.jsonl") if spoken_dir == dev_dir else load_manifest(spoken_dir)
         for name, report in spoken_reports(clips, matcher).items():
             print(f"{spoken_dir.name}, {name} ({report.total} clips, whisper): {report.summary()}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, float_to_pcm16
+from voice.audio.decode import SAMPLE_RATE, float_to_pcm16
 from voice.errors import AudioDeviceError
 
 BLOCK_SECONDS = 0.02

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from voice.audio import Samples
+from voice.audio.decode import Samples
+from voice.audio.mic import Device, _sounddevice, choose_device, devices
 from voice.errors import AudioDeviceError
-from voice.mic import Device, _sounddevice, choose_device, devices
-from voice.tts import Speech
+from voice.speech.tts import Speech
 
 BLOCK_SECONDS = 0.02
 """Audio handed to the device per callback."""

@@ -1,6 +1,6 @@
 """Search the matcher's settings on the dev set; report how each choice does on both sets.
 
-    .venv/bin/python -m tests.calibrate
+    .venv/bin/python -m tools.calibrate
 
 Picks the setting that reaches the most in-scope questions on tests/data/dev.jsonl
 while keeping confident wrong answers at most --max-wrong and answering at most
@@ -15,10 +15,10 @@ import argparse
 import itertools
 from dataclasses import replace
 
-from tests.quality import DATA, Labelled, evaluate, load, tally
-from voice.config import MatcherConfig, default_answers_dir
-from voice.faq import load_set
-from voice.matcher import Matcher
+from tools.quality import DATA, Labelled, evaluate, load, tally
+from voice.core.config import MatcherConfig, default_answers_dir
+from voice.core.faq import load_set
+from voice.core.matcher import Matcher
 
 INDEX_GRID = {
     "credit_saturation": [2.0, 3.0],

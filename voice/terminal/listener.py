@@ -24,12 +24,11 @@ from datetime import datetime
 from pathlib import Path
 
 from voice.asr import Recognizer
-from voice.audio import SAMPLE_RATE, Audio, pcm16_to_float
-from voice.captions import Captions
-from voice.commands import parse_command
-from voice.dialogue import Dialogue, DialogueConfig
-from voice.errors import AudioDeviceError, VoiceError
-from voice.events import (
+from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
+from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
+from voice.conversation.commands import parse_command
+from voice.conversation.dialogue import Dialogue, DialogueConfig
+from voice.conversation.events import (
     Action,
     Cue,
     Event,
@@ -48,12 +47,13 @@ from voice.events import (
     StopSpeaking,
     Tick,
 )
-from voice.faq import FaqSet
-from voice.matcher import Decision, Match, Matcher
-from voice.speech_output import Player, SpeechOutput
+from voice.core.faq import FaqSet
+from voice.core.matcher import Decision, Match, Matcher
+from voice.errors import AudioDeviceError, VoiceError
+from voice.speech.output import Player, SpeechOutput
+from voice.speech.tts import Synthesizer
 from voice.spoken import match_transcript
-from voice.tts import Synthesizer
-from voice.vad import EndpointConfig, Endpointer, EndpointKind
+from voice.terminal.captions import Captions
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from voice.events import CommandName
+from voice.conversation.events import CommandName
 
 _C = CommandName
 _Name = TypeVar("_Name", CommandName, "Reply")

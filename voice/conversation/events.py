@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from voice.matcher import Match
+from voice.core.matcher import Match
 
 
 class Mode(StrEnum):

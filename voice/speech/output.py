@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
+from voice.conversation.events import Speak, VoiceSettings
 from voice.errors import VoiceError
-from voice.events import Speak, VoiceSettings
-from voice.tts import Speech, Synthesizer, cue, sentences
+from voice.speech.tts import Speech, Synthesizer, cue, sentences
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ _CACHE_SIZE = 32
 
 
 class Player(Protocol):
-    """Where speech is heard: voice.speaker.Speaker, or anything that plays like it."""
+    """Where speech is heard: voice.audio.speaker.Speaker, or anything that plays like it."""
 
     def play(
         self,

@@ -22,10 +22,10 @@ from enum import StrEnum
 import jellyfish
 from rapidfuzz import fuzz, process
 
-from voice.config import MatcherConfig
-from voice.emergency import EmergencyDetector
-from voice.faq import Emergency, Entry, FaqSet
-from voice.normalize import Normalizer
+from voice.core.config import MatcherConfig
+from voice.core.emergency import EmergencyDetector
+from voice.core.faq import Emergency, Entry, FaqSet
+from voice.core.normalize import Normalizer
 
 _FUZZY_MIN_LENGTH = 4
 _PHONETIC_SIMILARITY = 0.9

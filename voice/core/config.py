@@ -1,7 +1,7 @@
 """Settings with their defaults, and where voicefaq finds its answers.
 
 The matcher's thresholds were calibrated on tests/data/dev.jsonl with
-`python -m tests.calibrate`; a set may override any of them in its set.yaml
+`python -m tools.calibrate`; a set may override any of them in its set.yaml
 under `matching:`.
 """
 
@@ -69,7 +69,7 @@ def default_answers_dir() -> Path:
     configured = os.environ.get(ANSWERS_ENV)
     if configured:
         return Path(configured)
-    bundled = Path(__file__).resolve().parent.parent / "answers" / DEFAULT_SET
+    bundled = Path(__file__).resolve().parents[2] / "answers" / DEFAULT_SET
     if bundled.is_dir():
         return bundled
     raise VoiceError(

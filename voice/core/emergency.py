@@ -19,8 +19,8 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from voice.faq import Emergency
-from voice.normalize import Normalizer
+from voice.core.faq import Emergency
+from voice.core.normalize import Normalizer
 
 _MAX_GAP = 1
 _FUZZY_MIN_LENGTH = 5

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
-from voice.audio import SAMPLE_RATE, Audio
+from voice.audio.decode import SAMPLE_RATE, Audio
 
 _BYTES_PER_SAMPLE = 2
 

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from voice.audio import Samples, float_to_pcm16
+from voice.audio.decode import Samples, float_to_pcm16
+from voice.conversation.events import VoiceSettings
 from voice.errors import OutputFileError, SpeechError
-from voice.events import VoiceSettings
 
 ESPEAK_RATE = 22_050
 """Hertz: what espeak-ng synthesises at."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from voice.faq import Entry, FaqSet
-from voice.normalize import Normalizer, stem
+from voice.core.faq import Entry, FaqSet
+from voice.core.normalize import Normalizer, stem
 
 # Words people add when picking ("I meant the one about pain"; "one" arrives as "1"); no topic.
 _PICKING_WORDS = frozenset(

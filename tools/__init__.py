@@ -1,0 +1,1 @@
+"""Runnable tools: accuracy reports, calibration, spoken test sets (the tests import them)."""
