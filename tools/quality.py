@@ -211,10 +211,10 @@ def combine(*reports: Report) -> Report:
 def spoken_reports(clips: Sequence[Clip], matcher: Matcher) -> dict[str, Report]:
     """Accuracy through whisper (the zero-download engine) on spoken clips: clean and
     20 dB SNR, 10 and 5 dB, and all."""
-    from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
+    from voice.asr import RecognizerOptions, load_recognizer
+    from voice.assistant import recognizer_options
 
-    faq_set = matcher.faq_set
-    recognizer = load_recognizer("whisper", None, speech_vocabulary(faq_set), speech_prompt(faq_set))
+    recognizer = load_recognizer("whisper", recognizer_options(matcher.faq_set, RecognizerOptions()))
     easy = [clip for clip in clips if clip.noise == "clean" or clip.snr_db == 20]
     hard = [clip for clip in clips if clip not in easy]
     reports = {

@@ -35,9 +35,9 @@ BLOCK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
 
 
 def _recognizer(engine: str):  # type: ignore[no-untyped-def]  # one of two adapter classes
-    from voice.asr import speech_prompt, speech_vocabulary
     from voice.core.config import default_answers_dir
     from voice.core.faq import load_set
+    from voice.vocabulary import speech_prompt, speech_vocabulary
 
     faq_set = load_set(default_answers_dir())
     if engine == "whisper":

@@ -62,19 +62,15 @@ def _wait(condition: object, timeout: float) -> bool:
 
 
 def run(questions: int, end_silence_s: float, verbose: bool = False) -> dict[str, object]:
-    from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
+    from voice.assistant import Assistant
     from voice.audio.mic import Microphone
     from voice.audio.speaker import Speaker
-    from voice.core.config import default_answers_dir
-    from voice.core.faq import load_set
-    from voice.core.matcher import Matcher
-    from voice.speech.tts import load_synthesizer
     from voice.terminal.listener import ListenConfig, Listener, run_microphone
 
-    faq_set = load_set(default_answers_dir())
-    matcher = Matcher(faq_set)
-    recognizer = load_recognizer("whisper", None, speech_vocabulary(faq_set), speech_prompt(faq_set))
-    synthesizer = load_synthesizer()
+    wiring = Assistant(engine="whisper")
+    faq_set, matcher = wiring.faq_set, wiring.matcher
+    recognizer = wiring.recognizer()
+    synthesizer = wiring.synthesizer()
     config = ListenConfig(endpoint=EndpointConfig(end_silence_s=end_silence_s))
     latencies: list[float] = []
     speculative = 0

@@ -1,27 +1,23 @@
 """Speech recognition behind one small interface, with one adapter per engine.
 
-An engine is a Recognizer: `transcribe(audio)` for a whole recording and
-`stream()` for audio arriving in chunks. Engines are imported lazily inside their
-adapters, so the rest of voicefaq imports without Vosk or CTranslate2 loaded.
+An engine is a Recognizer: `transcribe(audio)` for a whole recording and `stream()` for
+audio arriving in chunks. `ENGINES` is the registry: each adapter declares its name and
+capabilities there, and everything that needs to know about engines (the CLI's choices,
+how many calls may run at once, which bias an engine takes) asks the registry rather than
+comparing names. Engines are imported lazily inside their adapters, so the rest of
+voicefaq imports without Vosk or CTranslate2 loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-from voice.conversation.commands import COMMAND_PHRASES
-from voice.core.normalize import words
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from voice.audio.decode import Audio
-    from voice.core.faq import FaqSet
-
-ENGINES = ("vosk", "whisper")
-_KEY_TERM_LENGTH = 4  # shorter words ("leg", "arm") are common enough that engines know them
-_PROMPT_TERMS = 20  # longer term lists made whisper tiny.en worse, not better
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +38,7 @@ class Transcript:
     text: str
     words: tuple[Word, ...]
     engine: str
-    """"vosk" or "whisper"."""
+    """The engine's registry name (`ENGINES`)."""
     audio_s: float
     """Seconds of audio recognised."""
     asr_ms: float = 0.0
@@ -97,92 +93,92 @@ class RecognizerStream(Protocol):
 
 class Recognizer(Protocol):
     name: str
-    """"vosk" or "whisper"."""
+    """The engine's registry name (`ENGINES`)."""
 
     def transcribe(self, audio: Audio) -> Transcript: ...
 
     def stream(self) -> RecognizerStream: ...
 
 
-def speech_vocabulary(faq_set: FaqSet | None, extra: Iterable[str] = ()) -> tuple[str, ...]:
-    """The words people use with this set: its questions, phrasings, keywords and
-    synonyms, plus the voice commands. Engines are biased towards these."""
-    texts: list[str] = [*COMMAND_PHRASES, *extra]
-    if faq_set is not None:
-        for entry in faq_set.entries:
-            texts += [entry.question, *entry.phrasings, *entry.keywords]
-        for canonical, variants in faq_set.synonyms.items():
-            texts += [canonical, *variants]
-    seen: dict[str, None] = {}
-    for text in texts:
-        for word in words(text):
-            if word.isalpha():
-                seen.setdefault(word, None)
-    return tuple(seen)
+@dataclass(frozen=True, slots=True)
+class RecognizerOptions:
+    """How a front end wants its recogniser loaded; adapters read what applies to them."""
+
+    model_path: Path | None = None
+    """An engine's model folder; None finds the default (voice.asr.models)."""
+    vocabulary: tuple[str, ...] = ()
+    """Words people use with the answers set (voice.vocabulary): a grammar-taking engine
+    is restricted to them."""
+    prompt: str = ""
+    """Text that primes a prompt-taking engine (voice.vocabulary.speech_prompt)."""
+    language: str = "en"
+    """The answers set's language code."""
+    words: bool = False
+    """Word timings and confidences, where they cost extra (whisper: about twice the time)."""
+    threads: int | None = None
+    """CPU threads the engine may use; None: every core."""
+    separate_process: bool = False
+    """Run the engine in a child process at a lower priority (the service, whose event
+    loop must not wait for it), where the adapter supports it."""
 
 
-def key_terms(faq_set: FaqSet | None) -> tuple[str, ...]:
-    """The set's specific words, rarest first (used by the fewest entries' keywords and
-    synonyms), to prime an engine that takes a prompt rather than a grammar."""
-    if faq_set is None:
-        return ()
-    users: dict[str, set[str]] = {}
-    for entry in faq_set.entries:
-        for keyword in entry.keywords:
-            for word in words(keyword):
-                users.setdefault(word, set()).add(entry.id)
-    for canonical, variants in faq_set.synonyms.items():
-        for term in (canonical, *variants):
-            for word in words(term):
-                users.setdefault(word, set()).add(f"synonym:{canonical}")
-    specific = [word for word in users if word.isalpha() and len(word) >= _KEY_TERM_LENGTH]
-    return tuple(sorted(specific, key=lambda word: (len(users[word]), -len(word), word)))
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """One speech engine: its name and what the rest of voicefaq may expect of it."""
+
+    name: str
+    """Registry key, `--engine` value and `Transcript.engine`."""
+    summary: str
+    """One line for `--help`."""
+    bias: Literal["grammar", "prompt"]
+    """How the answers set's words reach it: a restricting grammar, or a priming prompt."""
+    parallel_calls: int
+    """Engine calls that may run at once in one process: streams of a thread-safe engine
+    are independent; a decoder that is not thread-safe takes one call at a time."""
+    adapter: str
+    """"module:function" that loads it from RecognizerOptions, imported only when used."""
+
+    def load(self, options: RecognizerOptions) -> Recognizer:
+        module, _, function = self.adapter.partition(":")
+        open_recognizer: Callable[[RecognizerOptions], Recognizer] = getattr(
+            importlib.import_module(module), function
+        )
+        return open_recognizer(options)
 
 
-def speech_prompt(faq_set: FaqSet | None, most_terms: int = _PROMPT_TERMS) -> str:
-    """The text that primes a prompt-taking engine: the set's own `speech_prompt`, else
-    its title followed by its most specific terms."""
-    if faq_set is None:
-        return ""
-    if faq_set.speech_prompt:
-        return faq_set.speech_prompt
-    return f"{faq_set.title}: {', '.join(key_terms(faq_set)[:most_terms])}."
+ENGINES: dict[str, EngineSpec] = {
+    spec.name: spec
+    for spec in (
+        EngineSpec(
+            "vosk",
+            "Kaldi models restricted to the set's words; needs a Vosk model for the language",
+            bias="grammar",
+            parallel_calls=2,
+            adapter="voice.asr.vosk:open_recognizer",
+        ),
+        EngineSpec(
+            "whisper",
+            "whisper tiny.en, shipped by a Python package; primed with the set's words",
+            bias="prompt",
+            parallel_calls=1,
+            adapter="voice.asr.whisper:open_recognizer",
+        ),
+    )
+}
 
 
-def load_recognizer(
-    engine: str | None = None,
-    vosk_model: Path | None = None,
-    vocabulary: Iterable[str] = (),
-    prompt: str = "",
-    words: bool = False,
-    threads: int | None = None,
-    separate_process: bool = False,
-) -> Recognizer:
-    """The engine to use: `engine` if given, else Vosk when an English Vosk model is
-    found, else the bundled whisper tiny.en (no download needed).
+def engine_spec(name: str) -> EngineSpec:
+    """The registry entry for `name`; ValueError naming the engines there are."""
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}") from None
 
-    `vocabulary` restricts Vosk's grammar; `prompt` primes whisper; `words` asks for word
-    timings and confidences where they cost extra (whisper: about twice the time);
-    `threads` caps whisper's CPU threads (default: every core); `separate_process` runs
-    whisper in a child process at a lower priority (voice.asr.worker: for the service,
-    whose event loop must not wait for it).
-    """
+
+def load_recognizer(engine: str | None = None, options: RecognizerOptions | None = None) -> Recognizer:
+    """The engine to use: `engine` if given, else Vosk when a Vosk model is found, else the
+    bundled whisper tiny.en (no download needed)."""
     from voice.asr import models
 
-    if engine not in (None, *ENGINES):
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if (engine or models.default_engine(vosk_model)) == "vosk":
-        from voice.asr.vosk import VoskRecognizer
-
-        return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary))
-    if separate_process:
-        from voice.asr.worker import WhisperProcess
-
-        return WhisperProcess(
-            models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
-        )
-    from voice.asr.whisper import WhisperRecognizer
-
-    return WhisperRecognizer(
-        models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
-    )
+    options = options or RecognizerOptions()
+    return engine_spec(engine or models.default_engine(options.model_path)).load(options)

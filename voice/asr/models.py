@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 from voice.errors import ModelNotFoundError
 
@@ -43,7 +43,6 @@ DOWNLOAD_TIMEOUT_S = 30.0
 _CHUNK_BYTES = 1 << 16
 _MB = 1_000_000
 
-Engine = Literal["vosk", "whisper"]
 Progress = Callable[[int, int | None], None]
 """Called with (bytes so far, total bytes or None when the server does not say)."""
 Opener = Callable[..., Any]
@@ -87,7 +86,8 @@ class ModelInfo:
     """One speech model voicefaq knows of, installed or not (`voicefaq models list`)."""
 
     name: str
-    engine: Engine
+    engine: str
+    """The engine's registry name (voice.asr.ENGINES)."""
     path: Path | None
     """Where the model is, or where `voicefaq models download` would put it; None when it has
     no place (the package that ships it is not installed)."""
@@ -214,7 +214,7 @@ def require_vosk_model(explicit: Path | None) -> Path:
     )
 
 
-def default_engine(explicit_model: Path | None = None) -> Engine:
+def default_engine(explicit_model: Path | None = None) -> str:
     """The engine to use when none is named: Vosk when an English Vosk model is found,
     else whisper (bundled, no download)."""
     return "vosk" if find_vosk_model(explicit_model) is not None else "whisper"

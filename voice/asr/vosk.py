@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from voice.asr import Transcript, Word
+from voice.asr import RecognizerOptions, Transcript, Word
 from voice.asr.models import DEFAULT_DOWNLOAD
 from voice.audio.decode import MAX_SECONDS, SAMPLE_RATE, Audio
 from voice.errors import ModelNotFoundError
@@ -333,3 +333,11 @@ def _words(results: list[dict[str, Any]]) -> Iterable[Word]:
             if not is_marker(item["word"]):
                 confidence = min(1.0, max(0.0, float(item.get("conf", 1.0))))
                 yield Word(item["word"], float(item["start"]), float(item["end"]), confidence)
+
+
+def open_recognizer(options: RecognizerOptions) -> VoskRecognizer:
+    """The registry's loader (voice.asr.ENGINES): the Vosk model found for `options`,
+    restricted to the answers set's words."""
+    from voice.asr import models
+
+    return VoskRecognizer(models.require_vosk_model(options.model_path), options.vocabulary)

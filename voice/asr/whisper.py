@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from voice.asr import Transcript, Word
+from voice.asr import Recognizer, RecognizerOptions, Transcript, Word
 from voice.audio.decode import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, denoise, pcm16_to_float
 from voice.errors import ModelNotFoundError
 
@@ -392,3 +392,25 @@ def _load(model_path: Path, threads: int) -> WhisperModel:
         )
     except (RuntimeError, OSError, ValueError) as exc:
         raise ModelNotFoundError(f"whisper model in {model_path} cannot be loaded ({exc}); {_FIX}") from exc
+
+
+def open_recognizer(options: RecognizerOptions) -> Recognizer:
+    """The registry's loader (voice.asr.ENGINES): the bundled tiny.en, primed with the
+    answers set's prompt; in a child process when `options.separate_process`."""
+    from voice.asr import models
+
+    if options.separate_process:
+        from voice.asr.worker import WhisperProcess
+
+        return WhisperProcess(
+            models.whisper_model_path(),
+            prompt=options.prompt,
+            threads=options.threads,
+            word_timestamps=options.words,
+        )
+    return WhisperRecognizer(
+        models.whisper_model_path(),
+        prompt=options.prompt,
+        threads=options.threads,
+        word_timestamps=options.words,
+    )

@@ -15,9 +15,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from voice.audio.vad import EndpointConfig
-from voice.cli.speech import add_endpoint_options, add_recognizer_options
+from voice.cli.speech import add_endpoint_options, add_recognizer_options, assistant
 from voice.conversation.events import Mode, VoiceSettings
-from voice.core.config import default_answers_dir
 from voice.errors import AudioDeviceError
 from voice.terminal.captions import CaptionStyle
 
@@ -148,12 +147,8 @@ def _keys(on_key: Callable[[], None]) -> Iterator[None]:
 
 
 def listen(args: argparse.Namespace) -> int:
-    from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
     from voice.audio.mic import Microphone, find_input
     from voice.audio.speaker import Speaker, find_output
-    from voice.core.faq import load_set
-    from voice.core.matcher import Matcher
-    from voice.speech.tts import load_synthesizer
     from voice.terminal.captions import Captions
     from voice.terminal.listener import Listener, run_microphone
 
@@ -164,12 +159,12 @@ def listen(args: argparse.Namespace) -> int:
         find_output(args.output_device)
     except AudioDeviceError as exc:
         raise AudioDeviceError(f"{exc}\n{NO_DEVICE_HINT}") from None
-    faq_set = load_set(args.answers or default_answers_dir())
-    matcher = Matcher(faq_set)
-    synthesizer = load_synthesizer()
+    wiring = assistant(args)
+    faq_set, matcher = wiring.faq_set, wiring.matcher
+    synthesizer = wiring.synthesizer()
     captions = Captions(style=CaptionStyle(args.captions))
     print("loading speech recognition...", file=sys.stderr, flush=True)
-    recognizer = load_recognizer(args.engine, args.model, speech_vocabulary(faq_set), speech_prompt(faq_set))
+    recognizer = wiring.recognizer()
     try:
         with _stop_on_sigterm(), Speaker(args.output_device) as speaker, Microphone(args.device) as mic:
             listener = Listener(faq_set, matcher, recognizer, synthesizer, speaker, captions, config)

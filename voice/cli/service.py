@@ -15,12 +15,12 @@ import textwrap
 from pathlib import Path
 
 from voice.cli.output import WIDTH, print_json
-from voice.core.config import default_answers_dir
+from voice.cli.speech import add_recognizer_options
+from voice.core.config import ADMIN_TOKEN_ENV, default_answers_dir
 from voice.errors import VoiceError
 from voice.review import ReviewGroup, ReviewLog, default_path, group, parse_since
 
 EXIT_OK, EXIT_ERROR = 0, 1
-TOKEN_ENV = "VOICEFAQ_ADMIN_TOKEN"
 MIN_TOKEN_CHARS = 16
 _TOKEN_HINT = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe())' > token.txt"
 
@@ -30,17 +30,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)"
     )
-    serve.add_argument(
-        "--engine",
-        choices=("vosk", "whisper"),
-        help="speech engine (default: Vosk when an English Vosk model is installed, else whisper tiny.en)",
-    )
-    serve.add_argument("--model", type=Path, metavar="PATH", help="Vosk model folder to use")
+    add_recognizer_options(serve)
     serve.add_argument(
         "--admin-token-file",
         type=Path,
         metavar="FILE",
-        help=f"file holding the staff token for /api/admin/* (or set ${TOKEN_ENV}); without one they are off",
+        help=f"file holding the staff token for /api/admin/* (or set ${ADMIN_TOKEN_ENV}); "
+        "without one they are off",
     )
     review = serve.add_mutually_exclusive_group()
     review.add_argument("--no-review", action="store_true", help="keep no review log")
@@ -67,8 +63,8 @@ def admin_token(path: Path | None) -> str | None:
             raise VoiceError(f"cannot read the admin token file {path}: {exc}") from None
         where = str(path)
     else:
-        token = os.environ.get(TOKEN_ENV, "").strip()
-        where = f"${TOKEN_ENV}"
+        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
+        where = f"${ADMIN_TOKEN_ENV}"
         if not token:
             return None
     if len(token) < MIN_TOKEN_CHARS or any(ch.isspace() for ch in token):

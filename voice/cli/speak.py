@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voice.assistant import Assistant
 from voice.cli.output import print_json, print_match
-from voice.cli.text import question_text
 from voice.conversation.events import VoiceSettings
-from voice.core.config import default_answers_dir
-from voice.core.faq import load_set
-from voice.core.matcher import Matcher
+from voice.core.question import question_text
 from voice.errors import InputTextError, OutputFileError
 from voice.speech.tts import load_synthesizer, sentences, write_wav
 
@@ -184,8 +182,9 @@ def ask_typed(args: argparse.Namespace) -> int:
         parser.error(str(exc))
     target = reply_targets(args)["question"]
     started = time.perf_counter()
-    matcher = Matcher(load_set(args.answers or default_answers_dir()))
-    load_synthesizer()  # fails early, with how to install espeak-ng
+    wiring = Assistant(args.answers)
+    matcher = wiring.matcher
+    wiring.synthesizer()  # fails early, with how to install espeak-ng
     load_ms = (time.perf_counter() - started) * 1000
     match = matcher.match(text)
     reply = write_reply(match.say, target)

@@ -7,34 +7,29 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from voice.asr import Recognizer, load_recognizer, speech_prompt, speech_vocabulary
+from voice.asr import ENGINES, Recognizer, RecognizerOptions
+from voice.assistant import Assistant
 from voice.audio import decode as audio_io
 from voice.audio.decode import Audio, pcm16_to_float
 from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
 from voice.cli import speak
 from voice.cli.output import print_json, print_match
-from voice.core.config import default_answers_dir
-from voice.core.faq import FaqSet, load_set
-from voice.core.matcher import Matcher
 from voice.errors import AudioDeviceError, AudioFormatError, NoSpeechError, VoiceError
-from voice.speech.tts import load_synthesizer
 from voice.spoken import ask_audio, require_speech
 
 EXIT_OK, EXIT_ERROR = 0, 1
 _ENDPOINT_DEFAULTS = EndpointConfig()
 
 
-def _recognizer(args: argparse.Namespace, faq_set: FaqSet | None) -> tuple[Recognizer, float]:
+def _recognizer(args: argparse.Namespace, wiring: Assistant) -> tuple[Recognizer, float]:
     if args.mic:  # a missing microphone should fail before a model takes seconds to load
         from voice.audio.mic import find_input
 
         find_input(args.device)
     started = time.perf_counter()
-    wants_words = args.command == "transcribe" and args.json
-    recognizer = load_recognizer(
-        args.engine, args.model, speech_vocabulary(faq_set), speech_prompt(faq_set), words=wants_words
-    )
+    recognizer = wiring.recognizer()
     return recognizer, (time.perf_counter() - started) * 1000
 
 
@@ -79,8 +74,7 @@ def _report_failure(name: str, error: VoiceError, as_json: bool) -> None:
 
 
 def transcribe(args: argparse.Namespace) -> int:
-    faq_set = load_set(args.answers or default_answers_dir())
-    recognizer, _ = _recognizer(args, faq_set)
+    recognizer, _ = _recognizer(args, assistant(args, words=args.json))
     failures = 0
     for name, audio in _sources(args):
         try:
@@ -104,11 +98,11 @@ def ask(args: argparse.Namespace) -> int:
     """Spoken questions: files (one engine load for all) or one from the microphone."""
     replies = speak.reply_targets(args) if args.out is not None else {}  # usage errors before loading
     started = time.perf_counter()
-    faq_set = load_set(args.answers or default_answers_dir())
-    matcher = Matcher(faq_set)
+    wiring = assistant(args)
+    matcher = wiring.matcher
     if replies:
-        load_synthesizer()  # fails early, with how to install espeak-ng
-    recognizer, engine_ms = _recognizer(args, faq_set)
+        wiring.synthesizer()  # fails early, with how to install espeak-ng
+    recognizer, engine_ms = _recognizer(args, wiring)
     load_ms = (time.perf_counter() - started) * 1000
     failures = 0
     for name, audio in _sources(args):
@@ -236,13 +230,21 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_recognizer_options(parser: argparse.ArgumentParser) -> None:
+    """--engine (its choices from the registry, voice.asr.ENGINES) and --model."""
+    engines = "; ".join(f"{spec.name}: {spec.summary}" for spec in ENGINES.values())
     parser.add_argument(
         "--engine",
-        choices=("vosk", "whisper"),
-        help="speech engine (default: Vosk when an English Vosk model is installed, "
-        "else the bundled whisper tiny.en)",
+        choices=tuple(ENGINES),
+        help=f"speech engine (default: Vosk when a Vosk model is installed, else whisper). {engines}",
     )
     parser.add_argument("--model", type=Path, metavar="PATH", help="Vosk model folder to use")
+
+
+def assistant(args: argparse.Namespace, **recognition: Any) -> Assistant:
+    """The assistant for a command with --answers, --engine and --model; `recognition`
+    adds RecognizerOptions fields (words=True, ...)."""
+    options = RecognizerOptions(model_path=args.model, **recognition)
+    return Assistant(args.answers, engine=args.engine, recognition=options)
 
 
 def add_endpoint_options(parser: argparse.ArgumentParser) -> None:

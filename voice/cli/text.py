@@ -6,38 +6,15 @@ import argparse
 import sys
 import time
 
+from voice.assistant import Assistant
 from voice.cli.output import print_json, print_match
-from voice.core.config import MAX_QUESTION_CHARS, default_answers_dir
-from voice.core.faq import check_set, load_set
+from voice.core.config import default_answers_dir
+from voice.core.faq import check_set
 from voice.core.matcher import Matcher
+from voice.core.question import question_text
 from voice.errors import InputTextError
 
 EXIT_OK, EXIT_ERROR = 0, 1
-
-
-def question_text(raw: str | bytes) -> str:
-    """The question as clean text, or InputTextError saying what is wrong with it."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputTextError(
-                f"the question is not UTF-8 text (bad byte at position {exc.start}); send UTF-8"
-            ) from None
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError as exc:  # argv bytes Python could not decode
-        raise InputTextError(
-            f"the question is not UTF-8 text (bad character at position {exc.start}); send UTF-8"
-        ) from None
-    text = " ".join(raw.split())
-    if not text:
-        raise InputTextError("the question is empty; say or type a question")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise InputTextError(
-            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
-        )
-    return text
 
 
 def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -45,8 +22,7 @@ def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jsonl and args.question:
         parser.error("--jsonl reads questions from standard input; give no question arguments")
     started = time.perf_counter()
-    faq_set = load_set(args.answers or default_answers_dir())
-    matcher = Matcher(faq_set)
+    matcher = Assistant(args.answers).matcher
     load_ms = (time.perf_counter() - started) * 1000
     if not args.jsonl and not args.question:
         if args.json:

@@ -15,7 +15,8 @@ from voice.errors import VoiceError
 
 DEFAULT_SET = "ms-physical-therapy"
 ANSWERS_ENV = "VOICEFAQ_ANSWERS"
-MAX_QUESTION_CHARS = 10_000
+ADMIN_TOKEN_ENV = "VOICEFAQ_ADMIN_TOKEN"
+"""The kiosk service's staff token, when no --admin-token-file is given."""
 
 
 @dataclass(frozen=True, slots=True)

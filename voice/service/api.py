@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException
 from voice.audio import decode as audio_io
 from voice.audio.decode import Audio
 from voice.audio.vad import speech_seconds
-from voice.cli.text import question_text
 from voice.conversation.events import VoiceSettings
-from voice.errors import InputTextError
+from voice.core.config import ADMIN_TOKEN_ENV
+from voice.core.question import question_text
 from voice.review import ReviewLogError, group, parse_since
 from voice.service.errors import (
     BadRequestError,
@@ -37,7 +37,6 @@ from voice.spoken import ask_audio, require_speech
 
 router = APIRouter()
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-TOKEN_ENV = "VOICEFAQ_ADMIN_TOKEN"
 _AUDIO_TYPES = ("audio/", "application/octet-stream")
 _VOICE_ID_CHARS = 200
 
@@ -66,7 +65,7 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
         "ok": True,
         "set": runtime.faq_set.id,
         "entries": len(runtime.faq_set.entries),
-        "engine": loaded.name if loaded is not None else runtime.engine,
+        "engine": loaded.name if loaded is not None else runtime.assistant.engine,
         "engine_loaded": loaded is not None,
         "sessions": runtime.sessions,
         "review": runtime.review is not None,
@@ -120,10 +119,7 @@ async def ask(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         raise BadRequestError('send a JSON object with the question in "text": {"text": "your question"}')
     if not isinstance(data["text"], str):
         raise BadRequestError(f'"text" must be a string, not {type(data["text"]).__name__}')
-    limit = runtime.limits.max_question_chars
-    if len(data["text"]) > limit:
-        raise InputTextError(f"the question is {len(data['text']):,} characters long; the limit is {limit:,}")
-    text = question_text(data["text"])
+    text = question_text(data["text"], runtime.limits.max_question_chars)
     match = await runtime.run_blocking(runtime.matcher.match, text)
     await runtime.log_for_review(match, "typed")
     return match.to_dict()
@@ -293,7 +289,7 @@ def require_admin(request: Request, runtime: RuntimeDep) -> None:
     if runtime.admin_token is None:
         raise ForbiddenError(
             "staff endpoints are off: start the service with --admin-token-file FILE "
-            f"or set {TOKEN_ENV}, then send Authorization: Bearer <token>"
+            f"or set {ADMIN_TOKEN_ENV}, then send Authorization: Bearer <token>"
         )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from voice.asr import Recognizer, RecognizerStream, Transcript
+from voice.asr import Recognizer, RecognizerStream, Transcript, engine_spec
 from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
 from voice.core.matcher import Match
 from voice.errors import VoiceError
@@ -81,7 +81,7 @@ def engine_gate(runtime: Runtime, recognizer: Recognizer) -> EngineGate:
     per_loop = _gates.setdefault(runtime, weakref.WeakKeyDictionary())
     loop = asyncio.get_running_loop()
     if loop not in per_loop:
-        per_loop[loop] = EngineGate(2 if recognizer.name == "vosk" else 1)
+        per_loop[loop] = EngineGate(engine_spec(recognizer.name).parallel_calls)
     return per_loop[loop]
 
 

@@ -38,9 +38,12 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.requests import HTTPConnection
 
+from voice.asr import RecognizerOptions, engine_spec
+from voice.assistant import Assistant
 from voice.conversation.events import VoiceSettings
-from voice.core.faq import FaqSet, load_set
+from voice.core.faq import FaqSet
 from voice.core.matcher import Decision, Match, Matcher
+from voice.core.question import MAX_QUESTION_CHARS
 from voice.review import ReviewLog, ReviewLogError
 from voice.service.errors import OriginRefusedError, SessionsFullError
 
@@ -70,7 +73,7 @@ class Limits:
     """Seconds: an uploaded file."""
     max_sessions: int = 20
     """Concurrent /api/listen sessions."""
-    max_question_chars: int = 10_000
+    max_question_chars: int = MAX_QUESTION_CHARS
     """Characters of a typed question."""
     max_speech_chars: int = 2_000
     """Characters of one text turned into speech."""
@@ -128,17 +131,9 @@ class SpeechCache:
         return len(self._items)
 
 
-@dataclass(frozen=True, slots=True)
-class _Answers:
-    """The answers set and its matcher, swapped together on reload."""
-
-    faq_set: FaqSet
-    matcher: Matcher
-
-
 class Runtime:
-    """Shared by every request: the answers, the engines (loaded once, lazily), the
-    review log and the limits."""
+    """Shared by every request: the assistant (answers and engines, loaded once, lazily),
+    the review log and the limits."""
 
     def __init__(
         self,
@@ -150,34 +145,32 @@ class Runtime:
         engine: str | None = None,
         model_path: Path | None = None,
     ) -> None:
-        self.answers_dir = Path(answers_dir)
-        faq_set = load_set(self.answers_dir)
-        self._answers = _Answers(faq_set, Matcher(faq_set))
+        # One core is left to the event loop: with twenty kiosks streaming, whisper on every
+        # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
+        # whisper runs in its own process, at the lowest priority (voice.asr.worker).
+        recognition = RecognizerOptions(
+            model_path=model_path, threads=max(1, (os.cpu_count() or 2) - 1), separate_process=True
+        )
+        self.assistant = Assistant(answers_dir, engine=engine, recognition=recognition)
         self.limits = limits or Limits()
         self.admin_token = admin_token or None
         self.review = review
         if review is not None:
-            review.set_id = faq_set.id
-        self.engine = engine
-        self.model_path = model_path
+            review.set_id = self.faq_set.id
         self.speech_cache = SpeechCache(self.limits.speech_cache_bytes)
-        self._recognizer: Recognizer | None = None
-        self._recognizer_lock = threading.Lock()
-        # Whisper's adapter is not thread-safe, and on a few cores two decodes at once only
-        # make both slower; Vosk streams are independent (one KaldiRecognizer each).
+        # An engine that is not thread-safe (voice.asr.EngineSpec.parallel_calls == 1) takes
+        # one call at a time; on a few cores two decodes at once only make both slower.
         self._engine_lock = threading.Lock()
-        self._synthesizer: Synthesizer | None = None
-        self._synthesizer_lock = threading.Lock()
         self._limiter = CapacityLimiter(self.limits.worker_threads)
         self._sessions = 0
 
     @property
     def faq_set(self) -> FaqSet:
-        return self._answers.faq_set
+        return self.assistant.faq_set
 
     @property
     def matcher(self) -> Matcher:
-        return self._answers.matcher
+        return self.assistant.matcher
 
     @property
     def sessions(self) -> int:
@@ -187,39 +180,15 @@ class Runtime:
     @property
     def recognizer_loaded(self) -> Recognizer | None:
         """The recogniser if it has been loaded, without loading it."""
-        return self._recognizer
+        return self.assistant.recognizer_loaded
 
     def recognizer(self) -> Recognizer:
         """The speech engine, loaded on first use (seconds: call it through run_blocking)."""
-        with self._recognizer_lock:
-            if self._recognizer is None:
-                self._recognizer = self._load_recognizer(self.faq_set)
-            return self._recognizer
-
-    def _load_recognizer(self, faq_set: FaqSet) -> Recognizer:
-        from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
-
-        # One core is left to the event loop: with twenty kiosks streaming, whisper on every
-        # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
-        # whisper runs in its own process, at the lowest priority (voice.asr.worker).
-        threads = max(1, (os.cpu_count() or 2) - 1)
-        return load_recognizer(
-            self.engine,
-            self.model_path,
-            speech_vocabulary(faq_set),
-            speech_prompt(faq_set),
-            threads=threads,
-            separate_process=True,
-        )
+        return self.assistant.recognizer()
 
     def synthesizer(self) -> Synthesizer:
         """The text-to-speech engine, loaded on first use."""
-        with self._synthesizer_lock:
-            if self._synthesizer is None:
-                from voice.speech.tts import load_synthesizer
-
-                self._synthesizer = load_synthesizer()
-            return self._synthesizer
+        return self.assistant.synthesizer()
 
     async def run_blocking(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(*args)` in a worker thread (at most limits.worker_threads at once)."""
@@ -228,8 +197,8 @@ class Runtime:
     async def run_engine(self, fn: Callable[..., T], *args: object) -> T:
         """Run a call into the recogniser or one of its streams in a worker thread; whisper
         calls are serialised, since its adapter is not thread-safe."""
-        recognizer = self._recognizer
-        if recognizer is not None and recognizer.name == "vosk":
+        recognizer = self.recognizer_loaded
+        if recognizer is not None and engine_spec(recognizer.name).parallel_calls > 1:
             return await self.run_blocking(fn, *args)
         return await self.run_blocking(self._locked, self._engine_lock, fn, *args)
 
@@ -241,13 +210,7 @@ class Runtime:
     def reload(self) -> FaqSet:
         """Load the answers set again (admin). A broken set raises AnswersFormatError and
         the old one stays in use. A loaded recogniser is rebuilt with the new words."""
-        faq_set = load_set(self.answers_dir)
-        answers = _Answers(faq_set, Matcher(faq_set))
-        with self._recognizer_lock:
-            if self._recognizer is not None:
-                old, self._recognizer = self._recognizer, self._load_recognizer(faq_set)
-                _close(old)  # a call in progress finishes first
-        self._answers = answers
+        faq_set = self.assistant.reload()
         if self.review is not None:
             self.review.set_id = faq_set.id
         return faq_set
@@ -292,19 +255,9 @@ class Runtime:
         return wav_bytes(self.synthesizer().synthesize(text, settings))  # serialised by voice.speech.tts
 
     def close(self) -> None:
-        with self._recognizer_lock:
-            if self._recognizer is not None:
-                _close(self._recognizer)
-                self._recognizer = None
+        self.assistant.close()
         if self.review is not None:
             self.review.close()
-
-
-def _close(recognizer: Recognizer) -> None:
-    """Ends an engine's child process, if it has one."""
-    close = getattr(recognizer, "close", None)
-    if close is not None:
-        close()
 
 
 def get_runtime(request: HTTPConnection) -> Runtime:

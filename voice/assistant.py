@@ -1,0 +1,124 @@
+"""The one wiring of voicefaq: an answers set, its matcher, a recogniser and a synthesiser.
+
+Every front end builds one Assistant and asks it for what it needs: `voicefaq ask` only
+the matcher, `ask --audio` the recogniser too, `listen` and the kiosk service everything.
+The engines load on first use (seconds each) and once; `reload()` swaps the answers set
+and its matcher together and rebuilds a loaded recogniser with the new set's words, so a
+front end reads `assistant.matcher` per question rather than keeping its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voice.asr import RecognizerOptions, load_recognizer
+from voice.core.config import default_answers_dir
+from voice.core.faq import FaqSet, load_set
+from voice.core.matcher import Matcher
+from voice.vocabulary import speech_prompt, speech_vocabulary
+
+if TYPE_CHECKING:
+    from voice.asr import Recognizer
+    from voice.speech.tts import Synthesizer
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """An answers set and the matcher built on it, swapped together on reload."""
+
+    faq_set: FaqSet
+    matcher: Matcher
+
+    @classmethod
+    def load(cls, directory: Path) -> Answers:
+        faq_set = load_set(directory)
+        return cls(faq_set, Matcher(faq_set))
+
+
+def recognizer_options(faq_set: FaqSet, base: RecognizerOptions) -> RecognizerOptions:
+    """`base` with what the engines are told about `faq_set`: its words and its prompt."""
+    return replace(base, vocabulary=speech_vocabulary(faq_set), prompt=speech_prompt(faq_set))
+
+
+class Assistant:
+    """The answers set (loaded now: a broken set fails at once) and the engines (loaded on
+    first use). Safe to share between threads."""
+
+    def __init__(
+        self,
+        answers_dir: Path | None = None,
+        *,
+        engine: str | None = None,
+        recognition: RecognizerOptions | None = None,
+    ) -> None:
+        """`answers_dir`: None is $VOICEFAQ_ANSWERS or the bundled set. `engine`: a name
+        from voice.asr.ENGINES, None for the default. `recognition`: how to load it (model,
+        threads, word timings, own process); the set's words are added here."""
+        self.answers_dir = Path(answers_dir) if answers_dir is not None else default_answers_dir()
+        self._answers = Answers.load(self.answers_dir)
+        self.engine = engine
+        self.recognition = recognition or RecognizerOptions()
+        self._recognizer: Recognizer | None = None
+        self._recognizer_lock = threading.Lock()
+        self._synthesizer: Synthesizer | None = None
+        self._synthesizer_lock = threading.Lock()
+
+    @property
+    def faq_set(self) -> FaqSet:
+        return self._answers.faq_set
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._answers.matcher
+
+    @property
+    def recognizer_loaded(self) -> Recognizer | None:
+        """The recogniser if it has been loaded, without loading it."""
+        return self._recognizer
+
+    def recognizer(self) -> Recognizer:
+        """The speech engine, biased to the answers set; loaded on first use (seconds)."""
+        with self._recognizer_lock:
+            if self._recognizer is None:
+                self._recognizer = self._load_recognizer(self.faq_set)
+            return self._recognizer
+
+    def _load_recognizer(self, faq_set: FaqSet) -> Recognizer:
+        return load_recognizer(self.engine, recognizer_options(faq_set, self.recognition))
+
+    def synthesizer(self) -> Synthesizer:
+        """The text-to-speech engine; loaded on first use (fails with how to install espeak-ng)."""
+        with self._synthesizer_lock:
+            if self._synthesizer is None:
+                from voice.speech.tts import load_synthesizer
+
+                self._synthesizer = load_synthesizer()
+            return self._synthesizer
+
+    def reload(self) -> FaqSet:
+        """Load the answers set again. A broken set raises AnswersFormatError and the old one
+        stays in use; a loaded recogniser is rebuilt with the new set's words."""
+        answers = Answers.load(self.answers_dir)
+        with self._recognizer_lock:
+            if self._recognizer is not None:
+                old, self._recognizer = self._recognizer, self._load_recognizer(answers.faq_set)
+                close_recognizer(old)  # a call in progress finishes first
+        self._answers = answers
+        return answers.faq_set
+
+    def close(self) -> None:
+        """Ends an engine's child process, if it has one."""
+        with self._recognizer_lock:
+            if self._recognizer is not None:
+                close_recognizer(self._recognizer)
+                self._recognizer = None
+
+
+def close_recognizer(recognizer: Recognizer) -> None:
+    """Ends an engine's child process, if it has one (whisper in voice.asr.worker)."""
+    close = getattr(recognizer, "close", None)
+    if close is not None:
+        close()
