@@ -52,7 +52,7 @@ system-packages:
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "voicefaq needs these system packages:$$missing (install them with your package manager)"; exit 1; \
 	elif [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	  tools/apt-install $(SUDO)$$missing; \
 	else \
 	  echo "voicefaq needs these system packages:$$missing"; \
 	  echo "Run:  sudo apt-get update && sudo apt-get install -y$$missing"; \
@@ -64,7 +64,7 @@ browser-package:
 	if ! apt-cache show $(BROWSER_PACKAGE) >/dev/null 2>&1; then \
 	  echo "note: no Debian chromium package here; the kiosk page's browser test will be skipped"; \
 	elif [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGE); \
+	  tools/apt-install $(SUDO) $(BROWSER_PACKAGE); \
 	else \
 	  echo "note: the kiosk page's browser test needs Chromium: sudo apt-get install -y $(BROWSER_PACKAGE)"; \
 	fi

@@ -65,14 +65,20 @@ class MatcherConfig:
         return replace(self, **typed)
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+BUNDLED_SETS = (_PACKAGE.parent / "answers", _PACKAGE / "_answers")
+"""Where the bundled sets are: answers/ beside the package in a source checkout (and an
+editable install), voice/_answers inside an installed wheel (pyproject force-includes it)."""
+
+
 def default_answers_dir() -> Path:
     """The answers set to use when none is named: $VOICEFAQ_ANSWERS, else the bundled one."""
     configured = os.environ.get(ANSWERS_ENV)
     if configured:
         return Path(configured)
-    bundled = Path(__file__).resolve().parents[2] / "answers" / DEFAULT_SET
-    if bundled.is_dir():
-        return bundled
+    for sets in BUNDLED_SETS:
+        if (sets / DEFAULT_SET).is_dir():
+            return sets / DEFAULT_SET
     raise VoiceError(
         f"no answers set found: pass --answers DIR or set {ANSWERS_ENV} to a folder holding "
         "set.yaml (the repository ships answers/ms-physical-therapy)"
