@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +25,16 @@ SAMPLE_RATE = 16_000
 MAX_SECONDS = 120.0
 """Longest audio accepted for one question; longer is refused rather than truncated."""
 MAX_FILE_BYTES = 200_000_000
+"""Bytes of one audio file read from disk (the service takes less: Limits.max_body_bytes)."""
+MAX_SOURCE_RATE = 192_000
+"""Hertz: the highest sample rate accepted (studio audio); a header claiming more is refused."""
+MAX_CHANNELS = 8
+MAX_DECODED_SAMPLES = int(MAX_SECONDS * 48_000 * 2)
+"""Samples (frames x channels) one decode may produce: two minutes of 48 kHz stereo, about
+46 MB as float32. Checked from the header before decoding and again while decoding, so a
+small compressed file that claims or holds far more (a "decode bomb") costs no more."""
+_DECODE_BLOCK_FRAMES = 65_536
+"""Frames read and mixed down to mono at a time: decoding never holds all channels at once."""
 MIN_SECONDS = 0.1
 SILENCE_RMS = 1e-3
 """Below this RMS (full scale = 1.0) a recording holds no speech at all."""
@@ -114,7 +127,7 @@ def to_mono_16k(samples: npt.NDArray[np.floating], sample_rate: int) -> Samples:
 
 
 def decode(data: bytes, name: str = "audio") -> Audio:
-    """Decode a whole audio file held in memory (WAV, FLAC, OGG)."""
+    """Decode a whole audio file held in memory (WAV, FLAC, OGG), within the limits above."""
     import soundfile
 
     if not data:
@@ -123,45 +136,108 @@ def decode(data: bytes, name: str = "audio") -> Audio:
         raise AudioFormatError(f"{name}: {len(data):,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as sound:
-            rate, channels, frames = sound.samplerate, sound.channels, sound.frames
-            if rate <= 0 or channels <= 0:
-                raise AudioFormatError(f"{name}: the header says {rate} Hz, {channels} channels")
-            if frames / rate > MAX_SECONDS:
-                raise AudioFormatError(
-                    f"{name}: {frames / rate:.0f} s of audio is too long for one question; "
-                    f"the limit is {MAX_SECONDS:.0f} s"
-                )
-            samples = sound.read(dtype="float32", always_2d=True)
+            rate, channels = sound.samplerate, sound.channels
+            _check_header(name, rate, channels, sound.frames)
+            mono = _read_mono(name, sound, rate, channels)
     except AudioFormatError:
         raise
-    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         reason = getattr(exc, "error_string", None) or str(exc)  # without libsndfile's object repr
         raise AudioFormatError(
             f"{name}: cannot read it as audio ({reason}); use WAV, FLAC or OGG, for example "
             f"`sox input.mp3 -r 16000 -c 1 question.wav`"
         ) from None
-    if len(samples) == 0:
+    if len(mono) == 0:
         raise AudioFormatError(f"{name}: the file holds no audio samples (truncated?)")
-    if len(samples) / rate < MIN_SECONDS:
-        raise AudioFormatError(f"{name}: {len(samples) / rate * 1000:.0f} ms is too short to hold a question")
-    return Audio(to_mono_16k(samples, rate), rate, channels)
+    if len(mono) / rate < MIN_SECONDS:
+        raise AudioFormatError(f"{name}: {len(mono) / rate * 1000:.0f} ms is too short to hold a question")
+    return Audio(to_mono_16k(mono, rate), rate, channels)
+
+
+def _too_long(name: str, seconds: float) -> AudioFormatError:
+    return AudioFormatError(
+        f"{name}: {seconds:.0f} s of audio is too long for one question; the limit is {MAX_SECONDS:.0f} s"
+    )
+
+
+def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
+    """Refuse, before decoding, what the header says would be too much."""
+    if rate <= 0 or channels <= 0:
+        raise AudioFormatError(f"{name}: the header says {rate} Hz, {channels} channels")
+    if rate > MAX_SOURCE_RATE or channels > MAX_CHANNELS:
+        raise AudioFormatError(
+            f"{name}: {rate:,} Hz with {channels} channels is beyond what a question needs (at most "
+            f"{MAX_SOURCE_RATE:,} Hz and {MAX_CHANNELS} channels); convert it, for example "
+            "`sox input.wav -r 16000 -c 1 question.wav`"
+        )
+    if frames / rate > MAX_SECONDS:
+        raise _too_long(name, frames / rate)
+    if frames * channels > MAX_DECODED_SAMPLES:
+        raise AudioFormatError(
+            f"{name}: {frames * channels:,} samples ({channels} channels at {rate:,} Hz) is more than "
+            f"one question may hold ({MAX_DECODED_SAMPLES:,}); convert it to mono 16 kHz"
+        )
+
+
+def _read_mono(name: str, sound: Any, rate: int, channels: int) -> Samples:
+    """The file's samples mixed down to mono, block by block, stopping at the limits however
+    many frames the header claimed (a damaged or hostile header may claim too few)."""
+    most_frames = min(int(MAX_SECONDS * rate), MAX_DECODED_SAMPLES // channels)
+    blocks: list[Samples] = []
+    frames = 0
+    for block in sound.blocks(blocksize=_DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True):
+        frames += len(block)
+        if frames > most_frames:
+            raise _too_long(name, frames / rate)
+        blocks.append(
+            np.ascontiguousarray(block.mean(axis=1) if channels > 1 else block[:, 0], dtype=np.float32)
+        )
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
 
 
 def read(path: str | Path) -> Audio:
-    """Decode an audio file from disk, with errors that name the file."""
+    """Decode an audio file from disk, with errors that name the file. Reads at most
+    MAX_FILE_BYTES from anything: a regular file, or a pipe (`--audio /dev/stdin`); a
+    device, folder or socket is refused at once."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise AudioFormatError(f"{path}: {size:,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
-        data = path.read_bytes()
+        # Non-blocking open: a FIFO with no writer would otherwise block here forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise AudioFormatError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise AudioFormatError(f"{path}: is a folder, not an audio file") from None
     except OSError as exc:
         raise AudioFormatError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise AudioFormatError(f"{path}: is a folder, not an audio file")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise AudioFormatError(f"{path}: is a device or socket, not an audio file; give a recording")
+        # Blocking again: a pipe whose writer is slow is waited for; one with no writer
+        # reads as empty at once.
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb", buffering=0) as file:
+        data = _read_bounded(path, file)
     return decode(data, str(path))
+
+
+def _read_bounded(path: Path, file: BinaryIO) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := file.read(min(1 << 20, MAX_FILE_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                raise AudioFormatError(f"{path}: more than {MAX_FILE_BYTES:,} bytes is too large")
+    except OSError as exc:
+        raise AudioFormatError(f"{path}: cannot read it ({exc.strerror})") from None
+    return b"".join(chunks)
 
 
 def chunks(pcm: bytes, chunk_bytes: int) -> Iterator[bytes]:
