@@ -17,7 +17,14 @@ MAX_MODULE_LINES = 500
 
 # layer: the layers it must not import. core and conversation are pure (text in,
 # decisions out); lang is data; the front ends sit on top and nothing imports the CLI.
-FRONT_ENDS_AND_IO = {"voice.asr", "voice.audio", "voice.speech", "voice.service", "voice.terminal", "voice.cli"}
+FRONT_ENDS_AND_IO = {
+    "voice.asr",
+    "voice.audio",
+    "voice.speech",
+    "voice.service",
+    "voice.terminal",
+    "voice.cli",
+}
 FORBIDDEN = {
     "voice.core": FRONT_ENDS_AND_IO | {"voice.conversation", "voice.assistant", "voice.vocabulary"},
     "voice.conversation": FRONT_ENDS_AND_IO | {"voice.assistant", "voice.vocabulary"},
@@ -58,7 +65,14 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def test_the_package_has_its_layers() -> None:
     names = {module_name(path) for path in MODULES}
-    for layer in ("voice.core", "voice.conversation", "voice.lang", "voice.asr", "voice.audio", "voice.speech"):
+    for layer in (
+        "voice.core",
+        "voice.conversation",
+        "voice.lang",
+        "voice.asr",
+        "voice.audio",
+        "voice.speech",
+    ):
         assert layer in names, f"{layer} is missing"
     assert "voice.assistant" in names
 
@@ -90,3 +104,11 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from voice.audio.mic import Microphone\n    import voice.cli.text\n")
     assert imported(bad) == {"voice.audio.mic", "voice.audio.mic.Microphone", "voice.cli.text"}
+
+
+def test_the_public_api_names_what_it_exports() -> None:
+    import voice
+
+    assert sorted(voice.__all__) == sorted([*voice._EXPORTS, "__version__"])
+    for name in voice.__all__:
+        assert getattr(voice, name) is not None

@@ -36,7 +36,24 @@ _EXPORTS = {
     "load_recognizer": "voice.asr",
     "VoiceError": "voice.errors",
 }
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "ENGINES",
+    "Assistant",
+    "Decision",
+    "Dialogue",
+    "DialogueConfig",
+    "Entry",
+    "FaqSet",
+    "Match",
+    "Matcher",
+    "Recognizer",
+    "Transcript",
+    "VoiceError",
+    "__version__",
+    "check_set",
+    "load_recognizer",
+    "load_set",
+]
 
 if TYPE_CHECKING:
     from voice.asr import ENGINES, Recognizer, Transcript, load_recognizer

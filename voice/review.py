@@ -114,11 +114,13 @@ class ReviewLog:
                 f"no review log at {self.path}; the service writes one there once a question "
                 "ends in fallback or confirm (or pass --db PATH)"
             )
+        self.read_only = not create
+        """Opened to read (`voicefaq review`): nothing is written, not even the journal mode,
+        so a log on a read-only disk or backup can be read."""
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit mode: every write below is its own explicit transaction.
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = self._connect(immutable=False)
         except (OSError, sqlite3.Error) as exc:
             raise ReviewLogError(f"cannot open the review log {self.path}: {exc}") from None
         self._lock = threading.Lock()
@@ -128,10 +130,41 @@ class ReviewLog:
             self._prepare(create)
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise ReviewLogError(
-                f"{self.path} is not a readable review log ({exc}); move it aside and a new one "
-                "is created, or pass another path"
-            ) from None
+            if self.read_only and _cannot_open(exc):
+                # A WAL log on a read-only disk: SQLite cannot make its shared-memory file
+                # there. Nobody can write to it either, so reading it as immutable is safe.
+                self._open_immutable()
+            else:
+                raise self._unreadable(exc) from None
+
+    def _connect(self, immutable: bool) -> sqlite3.Connection:
+        if not self.read_only:
+            # Autocommit mode: every write below is its own explicit transaction.
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        mode = "ro&immutable=1" if immutable else "ro"
+        uri = f"{self.path.resolve().as_uri()}?mode={mode}"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+
+    def _open_immutable(self) -> None:
+        try:
+            self._db = self._connect(immutable=True)
+            self._prepare(create=False)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: sqlite3.DatabaseError) -> ReviewLogError:
+        """What to tell staff: a log that cannot be written is not a damaged log."""
+        if _read_only_storage(exc):
+            return ReviewLogError(
+                f"{self.path} cannot be written ({exc}): the disk or file is read-only. The log itself "
+                "is fine; give the service a writable place with --review-db PATH, or read this "
+                "one with `voicefaq review --db PATH`"
+            )
+        return ReviewLogError(
+            f"{self.path} is not a readable review log ({exc}); move it aside and a new one "
+            "is created, or pass another path"
+        )
 
     def _prepare(self, create: bool) -> None:
         db = self._db
@@ -140,9 +173,10 @@ class ReviewLog:
         # and readers never block the writer. synchronous=NORMAL is durable across a process
         # crash in WAL mode; only a power cut can lose the last few questions, never corrupt
         # the file, which is enough for a review list and spares one fsync per question.
-        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-            raise ReviewLogError(f"{self.path}: SQLite cannot use WAL mode here (a network drive?)")
-        db.execute("PRAGMA synchronous = NORMAL")
+        if not self.read_only:
+            if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                raise ReviewLogError(f"{self.path}: SQLite cannot use WAL mode here (a network drive?)")
+            db.execute("PRAGMA synchronous = NORMAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise ReviewLogError(
@@ -215,7 +249,7 @@ class ReviewLog:
         if since is not None:
             since = since if since.tzinfo else since.replace(tzinfo=UTC)
             query += " WHERE time >= ?"
-            params = (since.astimezone(UTC).isoformat(),)
+            params = (_in_utc(since, since.isoformat()).isoformat(),)
         try:
             with self._lock:
                 rows = self._db.execute(query + " ORDER BY time, id", params).fetchall()
@@ -252,7 +286,30 @@ def parse_since(text: str) -> datetime:
         raise ReviewLogError(
             f"cannot read {text!r} as a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM, for example 2026-05-01"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC), text)
+
+
+def _in_utc(moment: datetime, text: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past the last moment datetime holds
+        raise ReviewLogError(
+            f"{text!r} lies outside the dates voicefaq can compare (year 1 to 9999, in UTC); "
+            "give a date such as 2026-05-01"
+        ) from None
+
+
+def _primary_code(exc: sqlite3.DatabaseError) -> int:
+    """SQLite's primary result code (the extended code's low byte); 0 when none was given."""
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _cannot_open(exc: sqlite3.DatabaseError) -> bool:
+    return _primary_code(exc) == sqlite3.SQLITE_CANTOPEN
+
+
+def _read_only_storage(exc: sqlite3.DatabaseError) -> bool:
+    return _primary_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
 _NORMALIZER = Normalizer()
