@@ -50,6 +50,10 @@ class AudioFormatError(VoiceError):
     """Audio that cannot be used: not audio, empty, truncated, too long."""
 
 
+class AudioTooLargeError(AudioFormatError):
+    """Audio beyond a limit (bytes, seconds, samples): refused before it costs more."""
+
+
 class NoSpeechError(VoiceError):
     """Audio that holds no speech."""
 

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from voice.errors import AudioFormatError
+from voice.errors import AudioFormatError, AudioTooLargeError
 
 SAMPLE_RATE = 16_000
 """Hertz: what every recogniser here is fed."""
@@ -133,7 +133,7 @@ def decode(data: bytes, name: str = "audio") -> Audio:
     if not data:
         raise AudioFormatError(f"{name}: the file is empty")
     if len(data) > MAX_FILE_BYTES:
-        raise AudioFormatError(f"{name}: {len(data):,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
+        raise AudioTooLargeError(f"{name}: {len(data):,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as sound:
             rate, channels = sound.samplerate, sound.channels
@@ -154,8 +154,8 @@ def decode(data: bytes, name: str = "audio") -> Audio:
     return Audio(to_mono_16k(mono, rate), rate, channels)
 
 
-def _too_long(name: str, seconds: float) -> AudioFormatError:
-    return AudioFormatError(
+def _too_long(name: str, seconds: float) -> AudioTooLargeError:
+    return AudioTooLargeError(
         f"{name}: {seconds:.0f} s of audio is too long for one question; the limit is {MAX_SECONDS:.0f} s"
     )
 
@@ -165,7 +165,7 @@ def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
     if rate <= 0 or channels <= 0:
         raise AudioFormatError(f"{name}: the header says {rate} Hz, {channels} channels")
     if rate > MAX_SOURCE_RATE or channels > MAX_CHANNELS:
-        raise AudioFormatError(
+        raise AudioTooLargeError(
             f"{name}: {rate:,} Hz with {channels} channels is beyond what a question needs (at most "
             f"{MAX_SOURCE_RATE:,} Hz and {MAX_CHANNELS} channels); convert it, for example "
             "`sox input.wav -r 16000 -c 1 question.wav`"
@@ -173,7 +173,7 @@ def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
     if frames / rate > MAX_SECONDS:
         raise _too_long(name, frames / rate)
     if frames * channels > MAX_DECODED_SAMPLES:
-        raise AudioFormatError(
+        raise AudioTooLargeError(
             f"{name}: {frames * channels:,} samples ({channels} channels at {rate:,} Hz) is more than "
             f"one question may hold ({MAX_DECODED_SAMPLES:,}); convert it to mono 16 kHz"
         )
@@ -234,7 +234,7 @@ def _read_bounded(path: Path, file: BinaryIO) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_FILE_BYTES:
-                raise AudioFormatError(f"{path}: more than {MAX_FILE_BYTES:,} bytes is too large")
+                raise AudioTooLargeError(f"{path}: more than {MAX_FILE_BYTES:,} bytes is too large")
     except OSError as exc:
         raise AudioFormatError(f"{path}: cannot read it ({exc.strerror})") from None
     return b"".join(chunks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from voice.errors import InputTextError
 
 MAX_QUESTION_CHARS = 10_000
@@ -25,7 +27,18 @@ def question_text(raw: str | bytes, limit: int = MAX_QUESTION_CHARS) -> str:
         raise InputTextError(
             f"the question is not UTF-8 text (bad character at position {exc.start}); send UTF-8"
         ) from None
-    text = " ".join(raw.split())
+    text = " ".join(_visible(raw).split())
     if not text:
         raise InputTextError("the question is empty; say or type a question")
     return text
+
+
+_INVISIBLE = {"Cc": " ", "Cf": ""}
+"""Control characters (NUL, tabs) read as spaces; format characters (zero-width spaces,
+direction marks) as nothing, since they may sit inside a word ("roll\u200bator")."""
+
+
+def _visible(text: str) -> str:
+    """The question without invisible characters: one made only of them is empty, not a
+    question to answer and keep for review."""
+    return "".join(_INVISIBLE.get(unicodedata.category(char), char) for char in text)

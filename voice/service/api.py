@@ -115,6 +115,8 @@ async def ask(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         raise BadRequestError(
             f'the body is not valid JSON ({exc}); send {{"text": "your question"}}'
         ) from None
+    except RecursionError:  # "[[[[..." nested deeper than the parser's stack
+        raise BadRequestError('the JSON is nested too deeply; send {"text": "your question"}') from None
     if not isinstance(data, dict) or "text" not in data:
         raise BadRequestError('send a JSON object with the question in "text": {"text": "your question"}')
     if not isinstance(data["text"], str):

@@ -7,6 +7,7 @@ from voice.errors import (
     AnswersFormatError,
     AudioDeviceError,
     AudioFormatError,
+    AudioTooLargeError,
     EngineStoppedError,
     InputTextError,
     ModelNotFoundError,
@@ -61,6 +62,7 @@ class SessionsFullError(ServiceError):
 _STATUS: tuple[tuple[type[VoiceError], int], ...] = (
     (ServiceError, 0),
     (InputTextError, 400),
+    (AudioTooLargeError, 413),
     (AudioFormatError, 400),
     (NoSpeechError, 422),
     (AnswersFormatError, 422),
