@@ -31,13 +31,13 @@ from voice.service.errors import SessionsFullError
 from voice.service.runtime import Limits, Runtime, same_origin
 
 TOKEN = "a-staff-token-long-enough"
-SAME_ORIGIN = "http://testserver"
+SAME_ORIGIN = "http://localhost"
 LIMITS = Limits(max_body_bytes=2_000_000, max_audio_s=20.0, max_utterance_s=6.0)
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
+    with TestClient(create_app(runtime), base_url="http://localhost") as client:
         yield client
 
 
@@ -169,7 +169,7 @@ def test_an_unexpected_error_is_a_500_json_and_the_service_carries_on(runtime: R
         raise RuntimeError("a bug")
 
     app.add_api_route("/broken", broken)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         response = client.get("/broken")
         assert response.status_code == 500
         assert response.json() == {"error": "internal error; the service log has the details"}
@@ -188,7 +188,7 @@ def test_page_is_served_with_a_strict_policy(client: TestClient) -> None:
         "default-src 'self'",
         "script-src 'self'",
         "media-src 'self' blob:",
-        "connect-src 'self' ws://testserver wss://testserver",
+        "connect-src 'self' ws://localhost wss://localhost",
         "frame-ancestors 'none'",
     ):
         assert directive in policy
@@ -210,9 +210,9 @@ def test_every_response_has_the_headers_and_no_cors(client: TestClient, path: st
     [
         (None, True),  # curl, scripts: no Origin header
         (SAME_ORIGIN, True),
-        ("http://TestServer", True),
-        ("https://testserver", False),
-        ("http://testserver:8000", False),
+        ("http://LocalHost", True),
+        ("https://localhost", False),
+        ("http://localhost:8000", False),
         ("http://evil.example", False),
         ("null", False),  # sandboxed frames and file:// pages
     ],
@@ -227,7 +227,7 @@ def test_posts_from_other_origins_are_refused(client: TestClient, origin: str | 
 
 def test_websockets_from_other_origins_are_refused(client: TestClient) -> None:
     with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/api/listen", headers={"origin": "http://evil.example"}):
+        with client.websocket_connect("ws://localhost/api/listen", headers={"origin": "http://evil.example"}):
             pass
     assert refused.value.code == 1008
 

@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (make setup installs it)"),
 ]
 
-ORIGIN = {"origin": "http://testserver"}
+ORIGIN = {"origin": "http://localhost"}
 WAIT_S = 60.0
 """Seconds to wait for one event: whisper on a loaded 2-core machine can be slow."""
 QUESTIONS = {
@@ -63,7 +63,7 @@ def runtime(bundled_set: Path, tmp_path: Path) -> Runtime:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
+    with TestClient(create_app(runtime), base_url="http://localhost") as test_client:
         yield test_client
 
 
@@ -141,7 +141,7 @@ def connect(client: TestClient, query: str = "") -> Iterator[Kiosk]:
     goes on once the server has finished with it (TestClient cancels whatever is left
     of the app when its context ends, which a real server does not do)."""
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    with client.websocket_connect(f"/api/listen{query}", headers=ORIGIN) as ws:
+    with client.websocket_connect(f"ws://localhost/api/listen{query}", headers=ORIGIN) as ws:
         kiosk = Kiosk(ws, runtime)
         yield kiosk
         if not kiosk.closed and kiosk.open_sessions:
@@ -350,7 +350,7 @@ def test_sessions_past_the_limit_are_refused_with_1013(client: TestClient, runti
 
 def test_other_origins_are_refused(client: TestClient, runtime: Runtime) -> None:
     with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/api/listen", headers={"origin": "http://evil.example"}):
+        with client.websocket_connect("ws://localhost/api/listen", headers={"origin": "http://evil.example"}):
             pass
     assert refused.value.code == 1008
     assert runtime.sessions == 0

@@ -30,6 +30,15 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)"
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name or address browsers reach this service by, besides localhost and 127.0.0.1 "
+        "(repeat for more; '*' for any). Requests naming another host are refused, which stops "
+        "other sites' pages from reaching the kiosk through DNS rebinding",
+    )
     add_recognizer_options(serve)
     serve.add_argument(
         "--admin-token-file",
@@ -103,6 +112,14 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _bound_name(host: str) -> list[str]:
+    """The address served on, as a name browsers may use for it; none for a wildcard."""
+    try:
+        return [] if ipaddress.ip_address(host.strip("[]")).is_unspecified else [host]
+    except ValueError:
+        return [host]
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -121,6 +138,7 @@ def serve(args: argparse.Namespace) -> int:
         review=review,
         engine=args.engine,
         model_path=args.model,
+        allowed_hosts=[*args.allowed_host, *_bound_name(args.host)],
     )
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
@@ -137,6 +155,12 @@ def serve(args: argparse.Namespace) -> int:
             "reach it can ask questions (use --host 127.0.0.1 on a single kiosk)",
             file=sys.stderr,
         )
+        if not args.allowed_host:
+            print(
+                "voicefaq: browsers on other machines must reach it by a name or address given with "
+                "--allowed-host (e.g. --allowed-host kiosk.clinic.local); others are refused",
+                file=sys.stderr,
+            )
     import uvicorn  # the web stack loads only once the settings are known to be good
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")

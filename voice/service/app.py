@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voice.errors import VoiceError
 from voice.service import api, listen
 from voice.service.errors import status_for
-from voice.service.runtime import Runtime, own_origin, same_origin
+from voice.service.runtime import Runtime, host_allowed, own_origin, same_origin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("voice.service")
@@ -65,13 +65,19 @@ class Guard:
     """ASGI middleware: refuses other sites' requests and oversized bodies before any route
     runs, and adds the security headers to every response."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, allowed_hosts: frozenset[str]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            if not same_origin(HTTPConnection(scope)):
+            conn = HTTPConnection(scope)
+            if not host_allowed(conn, self.allowed_hosts):
+                await receive()
+                await send({"type": "websocket.close", "code": 1008, "reason": "unknown host"})
+                return
+            if not same_origin(conn):
                 await receive()  # websocket.connect; closing before accept refuses with HTTP 403
                 await send({"type": "websocket.close", "code": 1008, "reason": "cross-origin"})
                 return
@@ -83,6 +89,13 @@ class Guard:
         conn = HTTPConnection(scope)
         headers = [(name.encode(), value.encode()) for name, value in _HEADERS.items()]
         headers.append((b"content-security-policy", content_security_policy(own_origin(conn)).encode()))
+        if not host_allowed(conn, self.allowed_hosts):
+            message = (
+                f"this kiosk service does not answer to the host {conn.headers.get('host', '')!r}; "
+                "reach it by an allowed name, or start it with --allowed-host NAME"
+            )
+            await _reply(send, 400, message, headers)
+            return
         if scope["method"] not in _SAFE_METHODS and not same_origin(conn):
             message = (
                 f"requests from {conn.headers.get('origin')!r} are refused: only pages served by "
@@ -203,5 +216,7 @@ def create_app(runtime: Runtime, *, warm_up: bool = False) -> FastAPI:
             index, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
         )
 
-    app.add_middleware(Guard, max_body_bytes=runtime.limits.max_body_bytes)
+    app.add_middleware(
+        Guard, max_body_bytes=runtime.limits.max_body_bytes, allowed_hosts=runtime.allowed_hosts
+    )
     return app

@@ -28,7 +28,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +144,7 @@ class Runtime:
         review: ReviewLog | None = None,
         engine: str | None = None,
         model_path: Path | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         # One core is left to the event loop: with twenty kiosks streaming, whisper on every
         # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
@@ -158,6 +159,8 @@ class Runtime:
         if review is not None:
             review.set_id = self.faq_set.id
         self.speech_cache = SpeechCache(self.limits.speech_cache_bytes)
+        self.allowed_hosts = LOOPBACK_HOSTS | {_host_name(host) for host in allowed_hosts}
+        """Host header names this service answers to ("*": any); see host_allowed."""
         # An engine that is not thread-safe (voice.asr.EngineSpec.parallel_calls == 1) takes
         # one call at a time; on a few cores two decodes at once only make both slower.
         self._engine_lock = threading.Lock()
@@ -264,6 +267,29 @@ def get_runtime(request: HTTPConnection) -> Runtime:
     """The app's Runtime, for a request or a WebSocket (a FastAPI dependency)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+"""Names a kiosk on this machine is reached by; `voicefaq serve --allowed-host` adds more."""
+
+
+def _host_name(host: str) -> str:
+    """ "Kiosk.Local:8000" -> "kiosk.local"; "::1" and "[::1]:80" -> "[::1]"."""
+    host = host.strip().lower()
+    if host.count(":") > 1 and not host.startswith("["):  # a bare IPv6 address
+        return f"[{host}]"
+    parsed = _HOST.match(host)
+    return parsed["name"] if parsed is not None else host
+
+
+def host_allowed(conn: HTTPConnection, allowed: frozenset[str]) -> bool:
+    """Whether the Host header names this service. A page on another site reached through a
+    name that resolves to this machine (DNS rebinding) carries that site's name here, and
+    is then same-origin with itself: the Host check is what refuses it."""
+    host = conn.headers.get("host")
+    if host is None or _HOST.match(host.strip().lower()) is None:
+        return False
+    return "*" in allowed or _host_name(host) in allowed
 
 
 def own_origin(conn: HTTPConnection) -> str | None:
