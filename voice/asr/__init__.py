@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from voice.conversation.commands import COMMAND_PHRASES
+from voice.conversation.commands import command_phrases
 from voice.core.normalize import words
+from voice.lang import DEFAULT_LANGUAGE
 
 if TYPE_CHECKING:
     from voice.audio.decode import Audio
@@ -107,7 +108,7 @@ class Recognizer(Protocol):
 def speech_vocabulary(faq_set: FaqSet | None, extra: Iterable[str] = ()) -> tuple[str, ...]:
     """The words people use with this set: its questions, phrasings, keywords and
     synonyms, plus the voice commands. Engines are biased towards these."""
-    texts: list[str] = [*COMMAND_PHRASES, *extra]
+    texts: list[str] = [*command_phrases(faq_set.language_data if faq_set else DEFAULT_LANGUAGE), *extra]
     if faq_set is not None:
         for entry in faq_set.entries:
             texts += [entry.question, *entry.phrasings, *entry.keywords]

@@ -17,6 +17,7 @@ from voice.core.config import MatcherConfig
 from voice.core.normalize import Normalizer
 from voice.core.yamlfile import MAX_FILE_BYTES, Checker, Document, YamlPath, read_yaml
 from voice.errors import AnswersFormatError, Problem
+from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguageError, language
 
 __all__ = ["MAX_FILE_BYTES", "Emergency", "Entry", "FaqSet", "Source", "check_set", "load_set"]
 
@@ -73,7 +74,6 @@ class FaqSet:
 
     id: str
     title: str
-    language: str
     directory: Path
     source: Source
     disclaimer: str
@@ -86,6 +86,9 @@ class FaqSet:
     """Overrides of the matcher's thresholds (see voice.core.config.MatcherConfig)."""
     speech_prompt: str | None = None
     """A short text in the words people use with this set, to prime speech recognition."""
+    language: str = DEFAULT_CODE
+    """The code of the language the set is written in (set.yaml `language:`); its words
+    are `language_data`."""
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -93,8 +96,14 @@ class FaqSet:
                 return entry
         raise KeyError(entry_id)
 
+    @property
+    def language_data(self) -> Language:
+        """The words of the set's language (voice.lang): what the matcher, the commands,
+        the prompts and the speech engines use with this set."""
+        return language(self.language)
+
     def normalizer(self) -> Normalizer:
-        return Normalizer(self.synonyms, self.fillers)
+        return Normalizer(self.synonyms, self.fillers, self.language_data)
 
 
 def _word_count(text: str) -> int:
@@ -147,6 +156,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
     if set_doc is None:
         return None, problems
     meta = check.mapping(set_doc, set_doc.data, (), SET_FILE)
+    language_code, words = _read_language(set_doc, meta, check)
     source_raw = check.mapping(set_doc, meta.get("source", {}), ("source",), "'source'")
     source = Source(
         title=check.text(set_doc, source_raw, ("source",), "title") or "",
@@ -180,7 +190,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
             if entry is not None:
                 entries.append(entry)
 
-    normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"))
+    normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"), words or DEFAULT_LANGUAGE)
     _check_across_entries(entries, normalizer, problems)
     set_id = check.text(set_doc, meta, (), "id")
     if set_id is not None and not _ID.match(set_id):
@@ -190,7 +200,6 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
     faq_set = FaqSet(
         id=set_id or directory.name,
         title=check.text(set_doc, meta, (), "title") or "",
-        language=check.text(set_doc, meta, (), "language", required=False) or "en",
         directory=directory,
         source=source,
         disclaimer=check.text(set_doc, meta, (), "disclaimer") or "",
@@ -201,8 +210,29 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         fillers=check.texts(set_doc, meta, (), "fillers"),
         matching=matching,
         speech_prompt=check.text(set_doc, meta, (), "speech_prompt", required=False),
+        language=language_code,
     )
     return faq_set, problems
+
+
+def _read_language(doc: Document, meta: dict[str, Any], check: Checker) -> tuple[str, Language | None]:
+    """The code of the set's language and its data (the default language when set.yaml
+    names none); None for the data when voicefaq has none for the language named."""
+    code = check.text(doc, meta, (), "language", required=False)
+    if code is None:  # not named, or not text (a problem says so)
+        return DEFAULT_CODE, DEFAULT_LANGUAGE if meta.get("language") is None else None
+    try:
+        found = language(code)
+    except UnknownLanguageError as exc:
+        check.problems.append(
+            doc.problem(
+                ("language",),
+                f"{exc}; write the set in one of those and name it in 'language:', or add the words of "
+                f"'{code}' as voice/lang/{code}.py (like voice/lang/en.py) and register it",
+            )
+        )
+        return code, None
+    return found.code, found
 
 
 def _read_synonyms(doc: Document, meta: dict[str, Any], check: Checker) -> dict[str, tuple[str, ...]]:
