@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from voice.conversation.commands import command_phrases
 from voice.core.normalize import words
-from voice.lang import DEFAULT_LANGUAGE
+from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE
 
 if TYPE_CHECKING:
     from voice.audio.decode import Audio
@@ -158,6 +158,7 @@ def load_recognizer(
     words: bool = False,
     threads: int | None = None,
     separate_process: bool = False,
+    language: str = DEFAULT_CODE,
 ) -> Recognizer:
     """The engine to use: `engine` if given, else Vosk when an English Vosk model is
     found, else the bundled whisper tiny.en (no download needed).
@@ -166,7 +167,7 @@ def load_recognizer(
     timings and confidences where they cost extra (whisper: about twice the time);
     `threads` caps whisper's CPU threads (default: every core); `separate_process` runs
     whisper in a child process at a lower priority (voice.asr.worker: for the service,
-    whose event loop must not wait for it).
+    whose event loop must not wait for it); `language` is the answers set's (voice.lang).
     """
     from voice.asr import models
 
@@ -175,15 +176,19 @@ def load_recognizer(
     if (engine or models.default_engine(vosk_model)) == "vosk":
         from voice.asr.vosk import VoskRecognizer
 
-        return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary))
+        return VoskRecognizer(models.require_vosk_model(vosk_model), tuple(vocabulary), language=language)
     if separate_process:
         from voice.asr.worker import WhisperProcess
 
         return WhisperProcess(
-            models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
+            models.whisper_model_path(),
+            prompt=prompt,
+            threads=threads,
+            word_timestamps=words,
+            language=language,
         )
     from voice.asr.whisper import WhisperRecognizer
 
     return WhisperRecognizer(
-        models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words
+        models.whisper_model_path(), prompt=prompt, threads=threads, word_timestamps=words, language=language
     )
