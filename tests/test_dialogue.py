@@ -48,8 +48,11 @@ from voice.conversation.events import (
 from voice.core.config import default_answers_dir
 from voice.core.faq import Emergency, FaqSet, load_set
 from voice.core.matcher import Decision, Matcher
+from voice.lang import language
 
 K = SpeechKind
+EN = language("en")
+TEXT = EN.prompts
 S = DialogueState
 PERSON, STATUS = Role.PERSON, Role.STATUS
 
@@ -155,12 +158,12 @@ def say(faq: FaqSet, entry_id: str) -> tuple[Any, ...]:
 
 def follow_up(faq: FaqSet, entry_id: str, first: str, second: str) -> list[tuple[Any, ...]]:
     questions = [faq.entry(first).question, faq.entry(second).question]
-    text = prompts.follow_up(questions, faq.entry(entry_id).details is not None)
+    text = prompts.follow_up(EN, questions, faq.entry(entry_id).details is not None)
     return [("speak", K.FOLLOW_UP, text), ("offer", K.FOLLOW_UP, (first, second))]
 
 
 def topics(faq: FaqSet, ids: Sequence[str], last: bool = False, prefix: str = "") -> list[tuple[Any, ...]]:
-    text = prompts.topics([faq.entry(entry_id).question for entry_id in ids], last, prefix)
+    text = prompts.topics(EN, [faq.entry(entry_id).question for entry_id in ids], last, prefix)
     return [("speak", K.HELP, text), ("offer", K.HELP, tuple(ids))]
 
 
@@ -313,7 +316,7 @@ def test_yes_to_two_asks_which_one(faq: FaqSet, matcher: Matcher) -> None:
     talk.ask(WALKER)
     assert talk.hear("yes") == [
         ("show", PERSON, "yes"),
-        ("speak", K.NOTICE, prompts.WHICH_OF_TWO),
+        ("speak", K.NOTICE, TEXT.which_of_two),
         CONFIRM_WALKER,
     ]
     assert talk.dialogue.state is S.CHOOSING
@@ -328,11 +331,11 @@ def test_yes_to_one_answers_it(faq: FaqSet, matcher: Matcher) -> None:
 def test_no_asks_again_and_two_failures_offer_topics(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher)
     talk.ask(WALKER)
-    assert talk.hear("no")[1:] == [("speak", K.NOTICE, prompts.ASK_AGAIN)]
+    assert talk.hear("no")[1:] == [("speak", K.NOTICE, TEXT.ask_again)]
     assert talk.dialogue.state is S.READY
     talk.done()
     assert talk.ask(WALKER)[2] == CONFIRM_WALKER  # the second try still asks
-    assert talk.hear("nope")[1:] == topics(faq, GROUP_1, prefix=prompts.STILL_NOT_SURE)
+    assert talk.hear("nope")[1:] == topics(faq, GROUP_1, prefix=TEXT.still_not_sure)
     assert talk.dialogue.state is S.BROWSING
 
 
@@ -341,7 +344,7 @@ def test_new_confirmations_count_as_failed_tries(faq: FaqSet, matcher: Matcher) 
     talk.ask(WALKER)
     assert talk.ask(FOOT_DROP)[2] == ("offer", K.CONFIRM, ("fes",))  # not a pick: a new question
     assert talk.hear(WALKER)[1:] == [
-        *topics(faq, GROUP_1, prefix=prompts.STILL_NOT_SURE),
+        *topics(faq, GROUP_1, prefix=TEXT.still_not_sure),
         ("review", Decision.CONFIRM),
     ]
 
@@ -368,7 +371,7 @@ def test_fallback_says_how_to_hear_the_topics(tmp_path: Path) -> None:
     tiny = load_set(write_set(tmp_path / "tiny"))
     assert "help" not in tiny.fallback
     talk = Talk(tiny, Matcher(tiny))
-    assert talk.hear("where do i park")[1] == ("speak", K.FALLBACK, f"{tiny.fallback} {prompts.SAY_HELP}")
+    assert talk.hear("where do i park")[1] == ("speak", K.FALLBACK, f"{tiny.fallback} {TEXT.say_help}")
 
 
 # Emergencies.
@@ -459,7 +462,7 @@ def test_answer_with_trigger_words_is_echo_but_the_person_is_not(tmp_path: Path)
 
 def test_repeat(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher, start=False)
-    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, prompts.NOTHING_YET)]
+    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, TEXT.nothing_yet)]
     talk.ask(FES)  # the answer, then its follow-up
     talk.hear("thank you")
     assert talk.hear("say that again")[-1] == say(faq, "fes")  # the answer, not "You're welcome."
@@ -488,7 +491,7 @@ def test_voice_changes_and_says_it_again(
     assert talk.hear(command) == [
         ("show", PERSON, command),
         ("settings", *first),
-        ("show", STATUS, prompts.ADJUSTMENTS[CommandName(command)].status),
+        ("show", STATUS, TEXT.adjustments[command].status),
         say(faq, "fes"),  # again, in the new voice
     ]
     assert (talk.spoken[-1].settings.rate, talk.spoken[-1].settings.volume) == first
@@ -502,10 +505,10 @@ def test_change_voice_cycles_and_says_it_again(faq: FaqSet, matcher: Matcher) ->
     talk = Talk(faq, matcher)
     talk.ask(FES)
     voices = []
-    for _ in range(len(VoiceSettings.VOICES)):
+    for _ in range(len(EN.voices)):
         assert talk.hear("another voice")[-1] == say(faq, "fes")
         voices.append(talk.spoken[-1].settings.voice)
-    assert voices == [*VoiceSettings.VOICES[1:], VoiceSettings.VOICES[0]]
+    assert voices == [*EN.voices[1:], EN.voices[0]]
     assert talk.spoken[-1].settings.rate == VoiceSettings().rate  # only the voice changed
 
 
@@ -520,7 +523,7 @@ def test_stop(faq: FaqSet, matcher: Matcher) -> None:
     assert talk.hear("please stop", while_speaking=True) == [
         ("show", PERSON, "please stop"),
         ("stop",),
-        ("show", STATUS, prompts.STOPPED),
+        ("show", STATUS, TEXT.stopped),
     ]
     assert talk.done() == []  # even if the speech ran to its end just then: no follow-up
     assert talk.dialogue.speaking is False
@@ -528,12 +531,12 @@ def test_stop(faq: FaqSet, matcher: Matcher) -> None:
 
 def test_more(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher)
-    assert talk.hear("tell me more")[1:] == [("speak", K.NOTICE, prompts.ASK_FIRST)]
+    assert talk.hear("tell me more")[1:] == [("speak", K.NOTICE, TEXT.ask_first)]
     talk.ask(PHYSIATRIST)
     assert talk.hear("more")[1:] == [("speak", K.DETAILS, faq.entry("pt-vs-physiatrist").details)]
     assert talk.done() == []  # details bring no second follow-up
     talk.ask(FES)
-    assert talk.hear("more")[1:] == [("speak", K.NOTICE, prompts.NOTHING_MORE)]
+    assert talk.hear("more")[1:] == [("speak", K.NOTICE, TEXT.nothing_more)]
 
 
 def test_help_reads_topics_in_groups(faq: FaqSet, matcher: Matcher) -> None:
@@ -567,12 +570,12 @@ def test_help_topic_picked(faq: FaqSet, matcher: Matcher, reply: str, entry_id: 
 def test_go_back(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher)
     talk.ask(FES)
-    assert talk.hear("go back")[1:] == [("speak", K.NOTICE, prompts.NO_EARLIER)]
+    assert talk.hear("go back")[1:] == [("speak", K.NOTICE, TEXT.no_earlier)]
     talk.ask(DEPRESSION)
     talk.ask(PHYSIATRIST)
     assert talk.hear("go back")[1:] == [say(faq, "depression")]
     assert talk.hear("back")[1:] == [("stop",), say(faq, "fes")]
-    assert talk.hear("more")[1:] == [("stop",), ("speak", K.NOTICE, prompts.NOTHING_MORE)]  # about fes now
+    assert talk.hear("more")[1:] == [("stop",), ("speak", K.NOTICE, TEXT.nothing_more)]  # about fes now
 
 
 def test_goodbye_forgets_the_session(faq: FaqSet, matcher: Matcher) -> None:
@@ -580,24 +583,24 @@ def test_goodbye_forgets_the_session(faq: FaqSet, matcher: Matcher) -> None:
     talk.ask(FES)
     talk.ask("louder")
     assert talk.hear("thank you, goodbye")[1:] == [
-        ("speak", K.GOODBYE, prompts.GOODBYE),
+        ("speak", K.GOODBYE, TEXT.goodbye),
         ("reset",),
         ("settings", 150, 0.8),
     ]
     assert talk.spoken[-1].settings.volume == 1.0  # goodbye in the voice the person chose
     assert talk.dialogue.settings == VoiceSettings()
     assert talk.done() == []
-    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, prompts.NOTHING_YET)]
-    assert talk.hear("go back")[1:] == [("stop",), ("speak", K.NOTICE, prompts.NO_EARLIER)]
+    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, TEXT.nothing_yet)]
+    assert talk.hear("go back")[1:] == [("stop",), ("speak", K.NOTICE, TEXT.no_earlier)]
 
 
 @pytest.mark.parametrize(
     ("reply", "said"),
     [
-        ("yes", prompts.WHAT_QUESTION),
-        ("no", prompts.ALL_RIGHT),
-        ("the first", prompts.NOTHING_TO_PICK),
-        ("thanks", prompts.WELCOME),
+        ("yes", TEXT.what_question),
+        ("no", TEXT.all_right),
+        ("the first", TEXT.nothing_to_pick),
+        ("thanks", TEXT.welcome),
     ],
 )
 def test_replies_with_nothing_asked(faq: FaqSet, matcher: Matcher, reply: str, said: str) -> None:
@@ -612,7 +615,7 @@ def test_while_speaking_only_commands_act(faq: FaqSet, matcher: Matcher) -> None
     talk = Talk(faq, matcher)
     talk.hear(PHYSIATRIST)
     answer = faq.entry("pt-vs-physiatrist").answer
-    assert talk.hear(DEPRESSION, while_speaking=True) == [("show", STATUS, prompts.WAIT_OR_STOP)]
+    assert talk.hear(DEPRESSION, while_speaking=True) == [("show", STATUS, TEXT.wait_or_stop)]
     assert talk.hear(answer[:60], while_speaking=True) == []  # the microphone hearing the answer
     assert talk.hear("repeat", while_speaking=True) == [
         ("show", PERSON, "repeat"),
@@ -648,7 +651,7 @@ def test_wake_phrase_mode(faq: FaqSet, matcher: Matcher) -> None:
     talk.done()
     talk.done()
     talk.later(30)
-    assert talk.hear("hi helper") == [("cue", "listening"), ("show", STATUS, prompts.LISTENING)]
+    assert talk.hear("hi helper") == [("cue", "listening"), ("show", STATUS, TEXT.listening)]
     assert talk.hear(DEPRESSION, after=7) == [("show", PERSON, DEPRESSION), say(faq, "depression")]
     # The assistant's turn keeps the conversation open for a while...
     talk.done()
@@ -682,12 +685,12 @@ def test_wake_mode_commands_over_speech(faq: FaqSet, matcher: Matcher) -> None:
     talk.hear(f"hey helper {FES}", after=30)
     assert talk.hear("stop", while_speaking=True, after=30)[1:] == [
         ("stop",),
-        ("show", STATUS, prompts.STOPPED),
+        ("show", STATUS, TEXT.stopped),
     ]
     # A bare wake phrase: listening, with nothing to stop.
     assert talk.hear("hey helper", while_speaking=True) == [
         ("cue", "listening"),
-        ("show", STATUS, prompts.LISTENING),
+        ("show", STATUS, TEXT.listening),
     ]
 
 
@@ -697,14 +700,14 @@ def test_push_to_talk_mode(faq: FaqSet, matcher: Matcher) -> None:
     assert talk.send(PausedMidQuestion(talk.later())) == []
     assert talk.send(KeyDown(talk.later())) == [
         ("cue", "listening"),
-        ("show", STATUS, prompts.LISTENING),
+        ("show", STATUS, TEXT.listening),
         ("listen",),
     ]
     assert talk.dialogue.state is S.LISTENING
     assert talk.hear(WALKER)[1][1] is K.CONFIRM
     assert talk.hear(FES) == []  # one utterance per key press
     # The assistant asked something: the microphone opens for the reply.
-    assert talk.done() == [("cue", "listening"), ("show", STATUS, prompts.LISTENING), ("listen",)]
+    assert talk.done() == [("cue", "listening"), ("show", STATUS, TEXT.listening), ("listen",)]
     assert talk.hear("the first")[1:] == [say(faq, "walking-aid-pain")]
     assert talk.hear("help") == []
     talk.send(KeyDown(talk.later()))
@@ -753,11 +756,11 @@ def test_idle_reset_once_after_activity(faq: FaqSet, matcher: Matcher) -> None:
     assert talk.send(Tick(spoke_at + 300)) == [
         ("reset",),
         ("settings", 150, 0.8),
-        ("show", STATUS, prompts.SETTINGS_RESET),
+        ("show", STATUS, TEXT.settings_reset),
     ]
     assert talk.send(Tick(talk.later(400))) == []
     assert talk.dialogue.settings == VoiceSettings()
-    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, prompts.NOTHING_YET)]
+    assert talk.hear("repeat")[1:] == [("speak", K.NOTICE, TEXT.nothing_yet)]
 
 
 def test_idle_reset_before_a_late_question(faq: FaqSet, matcher: Matcher) -> None:
@@ -765,7 +768,7 @@ def test_idle_reset_before_a_late_question(faq: FaqSet, matcher: Matcher) -> Non
     talk.ask(FES)
     assert talk.hear(DEPRESSION, after=61) == [
         ("reset",),
-        ("show", STATUS, prompts.SETTINGS_RESET),
+        ("show", STATUS, TEXT.settings_reset),
         ("show", PERSON, DEPRESSION),
         say(faq, "depression"),
     ]

@@ -39,8 +39,14 @@ class Answers:
 
 
 def recognizer_options(faq_set: FaqSet, base: RecognizerOptions) -> RecognizerOptions:
-    """`base` with what the engines are told about `faq_set`: its words and its prompt."""
-    return replace(base, vocabulary=speech_vocabulary(faq_set), prompt=speech_prompt(faq_set))
+    """`base` with what the engines are told about `faq_set`: its words, its prompt and its
+    language."""
+    return replace(
+        base,
+        vocabulary=speech_vocabulary(faq_set),
+        prompt=speech_prompt(faq_set),
+        language=faq_set.language,
+    )
 
 
 class Assistant:
@@ -95,7 +101,7 @@ class Assistant:
             if self._synthesizer is None:
                 from voice.speech.tts import load_synthesizer
 
-                self._synthesizer = load_synthesizer()
+                self._synthesizer = load_synthesizer(self.faq_set.language)
             return self._synthesizer
 
     def reload(self) -> FaqSet:

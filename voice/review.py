@@ -8,6 +8,7 @@ different wordings of the same question together, biggest groups first.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -22,6 +23,7 @@ from rapidfuzz import fuzz, process
 from voice.core.matcher import Candidate, Decision, Match
 from voice.core.normalize import Normalizer
 from voice.errors import VoiceError
+from voice.lang import DEFAULT_LANGUAGE, Language
 
 SCHEMA_VERSION = 1
 """PRAGMA user_version of the file; a newer one is refused rather than misread."""
@@ -312,26 +314,34 @@ def _read_only_storage(exc: sqlite3.DatabaseError) -> bool:
     return _primary_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
-_NORMALIZER = Normalizer()
+@functools.lru_cache(maxsize=4)
+def _normalizer(language: Language) -> Normalizer:
+    return Normalizer(language=language)
 
 
-def topic(text: str) -> str:
+def topic(text: str, language: Language = DEFAULT_LANGUAGE) -> str:
     """What a question is about, for grouping: stemmed words without fillers and function
-    words ("um, can I use a walker?" -> "use walker"); all its words when none is left."""
-    tokens = _NORMALIZER.tokens(text)
-    return " ".join(_NORMALIZER.content(tokens) or tokens)
+    words of `language` ("um, can I use a walker?" -> "use walker"); all its words when
+    none is left."""
+    normalizer = _normalizer(language)
+    tokens = normalizer.tokens(text)
+    return " ".join(normalizer.content(tokens) or tokens)
 
 
-def group(entries: Iterable[ReviewEntry], similarity: float = GROUP_SIMILARITY) -> list[ReviewGroup]:
+def group(
+    entries: Iterable[ReviewEntry],
+    similarity: float = GROUP_SIMILARITY,
+    language: Language = DEFAULT_LANGUAGE,
+) -> list[ReviewGroup]:
     """Entries grouped by similar wording, largest groups first.
 
-    Greedy: distinct topics, most frequent first, each joins the first group whose
-    leading topic is at least `similarity` alike (token_set_ratio, so added or missing
-    words count little), else starts a group.
+    Greedy: distinct topics (in `language`, the answers set's), most frequent first, each
+    joins the first group whose leading topic is at least `similarity` alike
+    (token_set_ratio, so added or missing words count little), else starts a group.
     """
     by_topic: dict[str, list[ReviewEntry]] = {}
     for entry in entries:
-        by_topic.setdefault(topic(entry.transcript), []).append(entry)
+        by_topic.setdefault(topic(entry.transcript, language), []).append(entry)
     leaders: list[str] = []
     members: list[list[str]] = []
     for key in sorted(by_topic, key=lambda k: (-len(by_topic[k]), by_topic[k][0].id)):

@@ -120,7 +120,7 @@ def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher
             return Match(
                 match.input,
                 Decision.CONFIRM,
-                confirmation_text(offered),
+                confirmation_text(offered, matcher.language),
                 None,
                 best.score,
                 (best, *[c for c in match.alternatives if c.entry_id != best.entry_id]),
@@ -139,7 +139,7 @@ def _confirmation(match: Match, matcher: Matcher) -> Match:
     return Match(
         match.input,
         Decision.CONFIRM,
-        confirmation_text(offered),
+        confirmation_text(offered, matcher.language),
         None,
         match.score,
         match.alternatives,

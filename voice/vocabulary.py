@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from voice.conversation.commands import COMMAND_PHRASES
+from voice.conversation.commands import command_phrases
 from voice.core.faq import FaqSet
 from voice.core.normalize import words
+from voice.lang import DEFAULT_LANGUAGE
 
 _KEY_TERM_LENGTH = 4  # shorter words ("leg", "arm") are common enough that engines know them
 _PROMPT_TERMS = 20  # longer term lists made whisper tiny.en worse, not better
@@ -20,7 +21,8 @@ _PROMPT_TERMS = 20  # longer term lists made whisper tiny.en worse, not better
 def speech_vocabulary(faq_set: FaqSet | None, extra: Iterable[str] = ()) -> tuple[str, ...]:
     """The words people use with this set: its questions, phrasings, keywords and
     synonyms, plus the voice commands. Engines are biased towards these."""
-    texts: list[str] = [*COMMAND_PHRASES, *extra]
+    language = faq_set.language_data if faq_set is not None else DEFAULT_LANGUAGE
+    texts: list[str] = [*command_phrases(language), *extra]
     if faq_set is not None:
         for entry in faq_set.entries:
             texts += [entry.question, *entry.phrasings, *entry.keywords]
@@ -28,7 +30,7 @@ def speech_vocabulary(faq_set: FaqSet | None, extra: Iterable[str] = ()) -> tupl
             texts += [canonical, *variants]
     seen: dict[str, None] = {}
     for text in texts:
-        for word in words(text):
+        for word in words(text, language):
             if word.isalpha():
                 seen.setdefault(word, None)
     return tuple(seen)
@@ -39,14 +41,15 @@ def key_terms(faq_set: FaqSet | None) -> tuple[str, ...]:
     synonyms), to prime an engine that takes a prompt rather than a grammar."""
     if faq_set is None:
         return ()
+    language = faq_set.language_data
     users: dict[str, set[str]] = {}
     for entry in faq_set.entries:
         for keyword in entry.keywords:
-            for word in words(keyword):
+            for word in words(keyword, language):
                 users.setdefault(word, set()).add(entry.id)
     for canonical, variants in faq_set.synonyms.items():
         for term in (canonical, *variants):
-            for word in words(term):
+            for word in words(term, language):
                 users.setdefault(word, set()).add(f"synonym:{canonical}")
     specific = [word for word in users if word.isalpha() and len(word) >= _KEY_TERM_LENGTH]
     return tuple(sorted(specific, key=lambda word: (len(users[word]), -len(word), word)))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from voice.lang import DEFAULT_CODE
+
 if TYPE_CHECKING:
     from voice.audio.decode import Audio
 
@@ -111,8 +113,8 @@ class RecognizerOptions:
     is restricted to them."""
     prompt: str = ""
     """Text that primes a prompt-taking engine (voice.vocabulary.speech_prompt)."""
-    language: str = "en"
-    """The answers set's language code."""
+    language: str = DEFAULT_CODE
+    """The answers set's language code (voice.lang): what the engine is told it hears."""
     words: bool = False
     """Word timings and confidences, where they cost extra (whisper: about twice the time)."""
     threads: int | None = None

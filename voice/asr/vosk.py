@@ -29,6 +29,8 @@ from voice.asr import RecognizerOptions, Transcript, Word
 from voice.asr.models import DEFAULT_DOWNLOAD
 from voice.audio.decode import MAX_SECONDS, SAMPLE_RATE, Audio
 from voice.errors import ModelNotFoundError
+from voice.lang import DEFAULT_CODE
+from voice.lang import language as language_data
 
 BLOCK_SECONDS = 0.1
 """Seconds of audio per call into Kaldi: small enough for live partials, large enough to be cheap."""
@@ -165,10 +167,18 @@ class VoskRecognizer:
     name = "vosk"
 
     def __init__(
-        self, model_path: Path, vocabulary: tuple[str, ...] = (), sample_rate: int = SAMPLE_RATE
+        self,
+        model_path: Path,
+        vocabulary: tuple[str, ...] = (),
+        sample_rate: int = SAMPLE_RATE,
+        language: str = DEFAULT_CODE,
     ) -> None:
         if not 8000 <= sample_rate <= 48000:
             raise ValueError(f"sample_rate {sample_rate} Hz is outside Vosk's 8000..48000")
+        self.language = language_data(language).code
+        """The answers set's language (voice.lang). Vosk hears the language its model was
+        trained on (models.language_of reads it from the folder name); this records which
+        one the vocabulary is in."""
         self.model_path = Path(model_path)
         self.sample_rate = sample_rate
         """Hertz of the 16-bit mono PCM fed to stream(); transcribe() takes Audio at SAMPLE_RATE."""
@@ -340,4 +350,6 @@ def open_recognizer(options: RecognizerOptions) -> VoskRecognizer:
     restricted to the answers set's words."""
     from voice.asr import models
 
-    return VoskRecognizer(models.require_vosk_model(options.model_path), options.vocabulary)
+    return VoskRecognizer(
+        models.require_vosk_model(options.model_path), options.vocabulary, language=options.language
+    )

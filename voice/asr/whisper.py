@@ -40,6 +40,8 @@ import numpy as np
 from voice.asr import Recognizer, RecognizerOptions, Transcript, Word
 from voice.audio.decode import SAMPLE_RATE, SILENCE_RMS, Audio, Samples, denoise, pcm16_to_float
 from voice.errors import ModelNotFoundError
+from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE
+from voice.lang import language as language_data
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -67,26 +69,8 @@ MAX_WORDS_PER_S = 5.0
 """More words a second than this in a segment is a runaway decode: people say about 3."""
 MIN_VOICED_S = 0.2
 """Less voiced audio (webrtcvad) than this under a segment makes it near-silent."""
-SILENCE_HALLUCINATIONS = frozenset(
-    {
-        "you",
-        "thank you",
-        "thank you very much",
-        "thank you so much",
-        "thanks",
-        "thanks for watching",
-        "thank you for watching",
-        "thanks for listening",
-        "thank you for listening",
-        "please subscribe",
-        "bye",
-        "bye bye",
-        "okay",
-        "so",
-    }
-)
-"""What whisper says over silence (it learnt from subtitles); kept when there is speech
-under it, since "thank you" or "bye" may be what was said."""
+ENGLISH_ONLY = "en"
+"""The language an English-only whisper model (tiny.en) recognises."""
 TEMPERATURES = (0.0,)
 """No sampling fallback: on short questions it never improved the text, and on noise it
 added 200-800 ms. Loops are decoded again greedily instead (see `_decode`)."""
@@ -109,17 +93,30 @@ class WhisperRecognizer:
         threads: int | None = None,
         *,
         word_timestamps: bool = False,
+        language: str = DEFAULT_CODE,
     ) -> None:
         """Whisper is primed with `prompt` (voice.asr.speech_prompt: the answers set's words).
-        `word_timestamps` fills Transcript.words, with confidences, at about twice the cost."""
+        `word_timestamps` fills Transcript.words, with confidences, at about twice the cost.
+        `language` is the answers set's (voice.lang): what whisper is told it hears."""
         self.model_path = Path(model_path)
         self.word_timestamps = word_timestamps
+        words = language_data(language)
+        self.language = words.recognizer_language
+        self._silence = words.recognizer_silence
         self._model = _load(self.model_path, threads or os.cpu_count() or 1)
+        if not self._model.model.is_multilingual and self.language != ENGLISH_ONLY:
+            raise ModelNotFoundError(
+                f"{self.model_path.name} recognises English only, not {words.name} ({language!r}); "
+                "use a multilingual whisper model or a Vosk model for that language"
+            )
         self.prompt = fit_prompt(prompt, self._count_tokens) if prompt.strip() else None
         from faster_whisper.tokenizer import Tokenizer
 
         self._tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en"
+            self._model.hf_tokenizer,
+            self._model.model.is_multilingual,
+            task="transcribe",
+            language=self.language,
         )
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -165,7 +162,7 @@ class WhisperRecognizer:
                 readings = self._generate(encoded, samples, 1) + readings
         seen: dict[str, _Reading] = {}
         for reading in readings:
-            if not _is_hallucination(reading, samples):
+            if not _is_hallucination(reading, samples, self._silence):
                 seen.setdefault(" ".join(_WORDS.findall(reading.text.lower())), reading)
         return list(seen.values())
 
@@ -218,7 +215,7 @@ class WhisperRecognizer:
         words: list[Word] = []
         logprobs: list[float] = []
         for segment in segments:
-            if _is_hallucination(segment, samples):
+            if _is_hallucination(segment, samples, self._silence):
                 continue
             texts.append(segment.text.strip())
             logprobs.append(float(segment.avg_logprob))
@@ -234,7 +231,7 @@ class WhisperRecognizer:
     def _segments(self, samples: Samples, beam_size: int, word_timestamps: bool) -> list[Any]:
         segments, _info = self._model.transcribe(
             samples,
-            language="en",
+            language=self.language,
             beam_size=beam_size,
             temperature=TEMPERATURES,
             vad_filter=False,  # voice.audio.vad has already cut the utterance
@@ -341,14 +338,19 @@ def _is_silent(samples: Samples) -> bool:
     return not len(samples) or float(np.sqrt(np.mean(np.square(samples)))) < SILENCE_RMS
 
 
-def _is_hallucination(segment: Any, samples: Samples) -> bool:
-    """Whether a faster-whisper Segment is text invented over silence or noise."""
+def _is_hallucination(
+    segment: Any, samples: Samples, silence: frozenset[str] = DEFAULT_LANGUAGE.recognizer_silence
+) -> bool:
+    """Whether a faster-whisper Segment is text invented over silence or noise. `silence`:
+    the stock phrases whisper writes over silence in the language (it learnt them from
+    subtitles); kept when there is speech under them, since "thank you" or "bye" may be
+    what was said."""
     said = " ".join(_WORDS.findall(segment.text.lower()))
     if not said or _is_runaway(segment, samples):
         return True  # only punctuation (". . ." on noise), or a loop
     if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOG_PROB:
         return True
-    if said not in SILENCE_HALLUCINATIONS and segment.no_speech_prob <= NO_SPEECH_PROB:
+    if said not in silence and segment.no_speech_prob <= NO_SPEECH_PROB:
         return False
     # A stock phrase, or a segment the model itself doubts: keep it only over speech.
     span = samples[int(segment.start * SAMPLE_RATE) : int(segment.end * SAMPLE_RATE) + 1]
@@ -407,10 +409,12 @@ def open_recognizer(options: RecognizerOptions) -> Recognizer:
             prompt=options.prompt,
             threads=options.threads,
             word_timestamps=options.words,
+            language=options.language,
         )
     return WhisperRecognizer(
         models.whisper_model_path(),
         prompt=options.prompt,
         threads=options.threads,
         word_timestamps=options.words,
+        language=options.language,
     )

@@ -30,6 +30,8 @@ from voice.asr import Transcript
 from voice.asr.whisper import WhisperRecognizer, WhisperStream
 from voice.audio.decode import Audio, Samples
 from voice.errors import EngineStoppedError
+from voice.lang import DEFAULT_CODE
+from voice.lang import language as language_data
 
 log = logging.getLogger("voice.asr.worker")
 
@@ -63,10 +65,13 @@ class WhisperProcess:
         *,
         word_timestamps: bool = False,
         nice: int = ENGINE_NICE,
+        language: str = DEFAULT_CODE,
     ) -> None:
         """Starts the child and waits until its model has loaded; raises what loading
-        raised there (ModelNotFoundError for a missing or broken model)."""
-        self._settings = (Path(model_path), prompt, threads, word_timestamps, nice)
+        raised there (ModelNotFoundError for a missing or broken model). `language`: the
+        answers set's (voice.lang), checked here before the child starts."""
+        self.language = language_data(language).code
+        self._settings = (Path(model_path), prompt, threads, word_timestamps, nice, self.language)
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Connection | None = None
@@ -147,12 +152,20 @@ class WhisperProcess:
 
 
 def _serve(
-    conn: Connection, model_path: Path, prompt: str, threads: int | None, word_timestamps: bool, nice: int
+    conn: Connection,
+    model_path: Path,
+    prompt: str,
+    threads: int | None,
+    word_timestamps: bool,
+    nice: int,
+    language: str,
 ) -> None:
     """The child: load, say "ready", then answer calls until told to stop or the parent goes."""
     os.nice(nice)
     try:
-        recognizer = WhisperRecognizer(model_path, prompt, threads, word_timestamps=word_timestamps)
+        recognizer = WhisperRecognizer(
+            model_path, prompt, threads, word_timestamps=word_timestamps, language=language
+        )
     except Exception as exc:  # noqa: BLE001 - the parent raises it
         conn.send(("error", _picklable(exc)))
         return

@@ -41,7 +41,7 @@ def add_arguments(listen: argparse.ArgumentParser) -> None:
         help="always: every question is heard (home use); wake: questions start with the wake phrase; "
         "push: press any key (or an accessibility switch) before each question (default: %(default)s)",
     )
-    listen.add_argument("--wake-phrase", default="hey helper", help="for --mode wake (default: %(default)s)")
+    listen.add_argument("--wake-phrase", help="for --mode wake (default: the answers set's language's)")
     listen.add_argument("--device", metavar="NAME|INDEX", help="microphone (see `voicefaq devices`)")
     listen.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `voicefaq devices`)")
     add_recognizer_options(listen)

@@ -14,7 +14,7 @@ from voice.cli.output import print_json, print_match
 from voice.conversation.events import VoiceSettings
 from voice.core.question import question_text
 from voice.errors import InputTextError, OutputFileError
-from voice.speech.tts import load_synthesizer, sentences, write_wav
+from voice.speech.tts import Synthesizer, load_synthesizer, sentences, write_wav
 
 EXIT_OK = 0
 _DEFAULTS = VoiceSettings()
@@ -155,10 +155,10 @@ def reply_targets(args: argparse.Namespace) -> dict[str, Path]:
     return targets
 
 
-def write_reply(text: str, target: Path) -> Reply:
+def write_reply(text: str, target: Path, synthesizer: Synthesizer) -> Reply:
     """Synthesise `text` with the default voice settings and write it to `target`."""
     started = time.perf_counter()
-    speech = load_synthesizer().synthesize(text, VoiceSettings())
+    speech = synthesizer.synthesize(text, VoiceSettings())
     tts_ms = (time.perf_counter() - started) * 1000
     write_wav(speech, target)
     return Reply(target, speech.seconds, tts_ms)
@@ -187,7 +187,7 @@ def ask_typed(args: argparse.Namespace) -> int:
     wiring.synthesizer()  # fails early, with how to install espeak-ng
     load_ms = (time.perf_counter() - started) * 1000
     match = matcher.match(text)
-    reply = write_reply(match.say, target)
+    reply = write_reply(match.say, target, wiring.synthesizer())
     if args.json:
         print_json(match.to_dict(load_ms=load_ms, tts_ms=reply.tts_ms) | {"reply_wav": str(reply.path)})
     else:

@@ -114,7 +114,7 @@ def ask(args: argparse.Namespace) -> int:
             failures += 1
             _report_failure(name, exc, args.json or args.jsonl)
             continue
-        reply = speak.write_reply(spoken.match.say, replies[name]) if replies else None
+        reply = speak.write_reply(spoken.match.say, replies[name], wiring.synthesizer()) if replies else None
         if args.json or args.jsonl:
             tts = {"tts_ms": reply.tts_ms} if reply else {}
             result = {"audio": name, **spoken.to_dict(load_ms=load_ms, engine_load_ms=engine_ms, **tts)}

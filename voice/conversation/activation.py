@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import math
 
-from voice.conversation import prompts
 from voice.conversation.commands import split_wake
 from voice.conversation.events import Action, Cue, Listen, Mode, Role, Show
+from voice.lang import Language
 
 
 class Gate:
     """The activation mode's state: the open window (wake phrase) or the key press (push-to-talk)."""
 
-    def __init__(self, mode: Mode, wake_phrase: str, window_s: float) -> None:
+    def __init__(self, mode: Mode, wake_phrase: str, window_s: float, language: Language) -> None:
         self.mode = mode
         self.wake_phrase = wake_phrase
+        self.language = language
+        """Whose greetings the wake phrase may be heard with, and whose prompts are shown."""
         self.window_s = window_s
         """Seconds the conversation stays open after a bare wake phrase or the assistant's turn."""
         self.clear()
@@ -32,7 +34,7 @@ class Gate:
         """The utterance without the wake phrase, and whether it had one; None when it is
         not meant for the assistant. Over the assistant's speech everything is admitted:
         the dialogue lets only commands act there."""
-        rest = split_wake(text, self.wake_phrase)
+        rest = split_wake(text, self.wake_phrase, self.language)
         admitted = (text if rest is None else rest), rest is not None
         if self.mode is Mode.ALWAYS or while_speaking:
             return admitted
@@ -46,7 +48,7 @@ class Gate:
     def open(self, at: float) -> list[Action]:
         """The person asked to be heard (a bare wake phrase, a key), or push-to-talk waits
         for a reply to a question the assistant asked."""
-        actions: list[Action] = [Cue("listening"), Show(Role.STATUS, prompts.LISTENING)]
+        actions: list[Action] = [Cue("listening"), Show(Role.STATUS, self.language.prompts.listening)]
         if self.mode is Mode.PUSH_TO_TALK:
             self._allowance = True
             actions.append(Listen())

@@ -67,7 +67,8 @@ class DialogueConfig:
     """How the conversation behaves."""
 
     mode: Mode = Mode.ALWAYS
-    wake_phrase: str = "hey helper"
+    wake_phrase: str | None = None
+    """Said before each question in wake-phrase mode; None: the answers set's language's."""
     idle_reset_s: float = 300.0
     """Seconds without an event from the person after which settings and history are forgotten."""
     confirm_tries: int = 2
@@ -86,7 +87,7 @@ class DialogueConfig:
         if self.mode not in set(Mode):
             raise DialogueConfigError(f"mode must be one of {', '.join(Mode)}, not {self.mode!r}")
         object.__setattr__(self, "mode", Mode(self.mode))  # "wake" from a command line works too
-        if not words(self.wake_phrase):
+        if self.wake_phrase is not None and not words(self.wake_phrase):
             raise DialogueConfigError(f"the wake phrase needs at least one word, not {self.wake_phrase!r}")
         for name, least in (("idle_reset_s", 0.0), ("wake_window_s", 0.0)):
             if not getattr(self, name) > least:
@@ -139,6 +140,10 @@ class Dialogue:
 
     def __init__(self, faq_set: FaqSet, matcher: Matcher, config: DialogueConfig | None = None) -> None:
         self.config = config or DialogueConfig()
+        self.language = faq_set.language_data
+        """The set's language: the commands understood and the prompts spoken."""
+        self.wake_phrase = self.config.wake_phrase or self.language.wake_phrase
+        self._prompts = self.language.prompts
         self._set = faq_set
         self._matcher = matcher
         self._entries = {entry.id: entry for entry in faq_set.entries}
@@ -148,7 +153,7 @@ class Dialogue:
         self._now = 0.0
         self._next_id = 0
         self._current: _Said | None = None
-        self._gate = Gate(self.config.mode, self.config.wake_phrase, self.config.wake_window_s)
+        self._gate = Gate(self.config.mode, self.wake_phrase, self.config.wake_window_s, self.language)
         self._clear()
 
     def _clear(self) -> None:
@@ -226,7 +231,9 @@ class Dialogue:
         self._clear()
         self._started = True
         self._settings = self.config.settings
-        greeting, caption = prompts.greeting(self._set.title, self.config.mode, self.config.wake_phrase)
+        greeting, caption = prompts.greeting(
+            self.language, self._set.title, self.config.mode, self.wake_phrase
+        )
         return [
             Show(Role.STATUS, self._set.disclaimer),
             *self._say(greeting, _K.NOTICE),
@@ -245,19 +252,21 @@ class Dialogue:
         current = self._current
         if event.while_speaking and current is not None and is_echo(text, current.speak.text):
             return []
-        if not self._matcher.normalizer.words(text) and not (parse_command(text) or parse_reply(text)):
+        if not self._matcher.normalizer.words(text) and not (
+            parse_command(text, self.language) or parse_reply(text, self.language)
+        ):
             return []  # only "um" or "okay": nothing to act on, and a key press is not used up
         admitted = self._admit(event, text)
         if admitted is None:
             return []
         question, woke = admitted
-        command = parse_command(question)
-        reply = None if command else parse_reply(question)
+        command = parse_command(question, self.language)
+        reply = None if command else parse_reply(question, self.language)
         if command is None and reply is None and not self._matcher.normalizer.words(question):
             return self._on_wake() if woke else []  # a bare wake phrase
         if event.while_speaking and command is None and reply is not Reply.MORE_TOPICS:
             # Not acted on: it may be the assistant's own voice, misheard. Say why, quietly.
-            return [Show(Role.STATUS, prompts.WAIT_OR_STOP)]
+            return [Show(Role.STATUS, self._prompts.wait_or_stop)]
         self._touch()
         actions: list[Action] = [Show(Role.PERSON, text)]
         if command is not None:
@@ -265,14 +274,14 @@ class Dialogue:
         if reply is Reply.MORE_TOPICS:
             return actions + self._topics(self._next_group)
         if reply is Reply.THANKS:
-            return actions + self._say(prompts.WELCOME, _K.NOTICE, repeatable=False)
+            return actions + self._say(self._prompts.welcome, _K.NOTICE, repeatable=False)
         return actions + self._question(question, event.match if question == text else None)
 
     def _admit(self, event: Heard, text: str) -> tuple[str, bool] | None:
         admitted = self._gate.admit(text, event.at, event.while_speaking)
         # A reply to "Did you mean ...?" needs no wake phrase or key, however slow.
         if admitted is None and self._offer is not None and self._offer.kind is _K.CONFIRM:
-            return (text, False) if parse_command(text) in _REPLIES else None
+            return (text, False) if parse_command(text, self.language) in _REPLIES else None
         return admitted
 
     def _on_emergency(self, event: Heard, text: str, emergency: Emergency) -> list[Action]:
@@ -329,7 +338,7 @@ class Dialogue:
     def _expire(self, at: float) -> list[Action]:
         if not self._dirty or at - self._last_person_at < self.config.idle_reset_s:
             return []
-        return [*self._reset(), Show(Role.STATUS, prompts.SETTINGS_RESET)]
+        return [*self._reset(), Show(Role.STATUS, self._prompts.settings_reset)]
 
     # What to say.
 
@@ -338,35 +347,35 @@ class Dialogue:
             return self._adjust(command)
         if command is _C.REPEAT:
             if self._last is None:
-                return self._say(prompts.NOTHING_YET, _K.NOTICE, repeatable=False)
+                return self._say(self._prompts.nothing_yet, _K.NOTICE, repeatable=False)
             return self._respeak(self._last)
         if command is _C.STOP:
             self._current = None  # so that a late SpeechDone brings no follow-up
             self._gate.turn_ended(self._now)
-            return [StopSpeaking(), Show(Role.STATUS, prompts.STOPPED)]
+            return [StopSpeaking(), Show(Role.STATUS, self._prompts.stopped)]
         if command is _C.MORE:
             if self._offer is not None and self._offer.kind is _K.HELP:
                 return self._topics(self._next_group)
             entry = self._answered
             if entry is None:
-                return self._say(prompts.ASK_FIRST, _K.NOTICE, repeatable=False)
+                return self._say(self._prompts.ask_first, _K.NOTICE, repeatable=False)
             if entry.details is None:
-                return self._say(prompts.NOTHING_MORE, _K.NOTICE, repeatable=False)
+                return self._say(self._prompts.nothing_more, _K.NOTICE, repeatable=False)
             return self._say(entry.details, _K.DETAILS, entry=entry)
         if command is _C.HELP:
             return self._topics(0)
         if command is _C.BACK:
             if len(self._history) < 2:
-                return self._say(prompts.NO_EARLIER, _K.NOTICE, repeatable=False)
+                return self._say(self._prompts.no_earlier, _K.NOTICE, repeatable=False)
             self._history.pop()
             return self._answer(self._entries[self._history[-1]], remember=False)
         if command is _C.GOODBYE:
-            return self._say(prompts.GOODBYE, _K.GOODBYE, repeatable=False) + self._reset()
+            return self._say(self._prompts.goodbye, _K.GOODBYE, repeatable=False) + self._reset()
         return self._reply(command)
 
     def _adjust(self, command: CommandName) -> list[Action]:
-        adjustment = prompts.ADJUSTMENTS[command]
-        settings = adjustment.change(self._settings)
+        adjustment = self._prompts.adjustments[command.value]
+        settings = prompts.ADJUSTMENTS[command](self._settings, self.language)
         if settings == self._settings:
             return self._say(adjustment.limit, _K.NOTICE, repeatable=False)
         self._settings = settings
@@ -380,22 +389,22 @@ class Dialogue:
         offer = self._offer
         if command is _C.YES:
             if offer is None:
-                return self._say(prompts.WHAT_QUESTION, _K.NOTICE, repeatable=False, asks=True)
+                return self._say(self._prompts.what_question, _K.NOTICE, repeatable=False, asks=True)
             if len(offer.entries) == 1:
                 return self._answer(offer.entries[0])
-            which = prompts.WHICH_OF_TWO if len(offer.entries) == 2 else prompts.WHICH_OF_MANY
+            which = self._prompts.which_of_two if len(offer.entries) == 2 else self._prompts.which_of_many
             return self._say(which, _K.NOTICE, offer=replace(offer, choosing=True), asks=True)
         if command is _C.NO:
             self._offer = None
             if offer is None or offer.kind is not _K.CONFIRM:
-                return self._say(prompts.ALL_RIGHT, _K.NOTICE, repeatable=False)
+                return self._say(self._prompts.all_right, _K.NOTICE, repeatable=False)
             self._misses += 1
             if self._misses >= self.config.confirm_tries:
-                return self._topics(0, prefix=prompts.STILL_NOT_SURE)
-            return self._say(prompts.ASK_AGAIN, _K.NOTICE, asks=True)
+                return self._topics(0, prefix=self._prompts.still_not_sure)
+            return self._say(self._prompts.ask_again, _K.NOTICE, asks=True)
         index = 0 if command is _C.FIRST else 1
         if offer is None or index >= len(offer.entries):
-            return self._say(prompts.NOTHING_TO_PICK, _K.NOTICE, repeatable=False)
+            return self._say(self._prompts.nothing_to_pick, _K.NOTICE, repeatable=False)
         return self._answer(offer.entries[index])
 
     def _question(self, text: str, match: Match | None) -> list[Action]:
@@ -412,12 +421,12 @@ class Dialogue:
         self._offer = None
         if match.decision is Decision.CONFIRM:
             if self._misses >= self.config.confirm_tries:
-                return [*self._topics(0, prefix=prompts.STILL_NOT_SURE), Review(match)]
+                return [*self._topics(0, prefix=self._prompts.still_not_sure), Review(match)]
             offered = _Offer(_K.CONFIRM, tuple(self._entries[c.entry_id] for c in match.offered))
             return [*self._say(match.say, _K.CONFIRM, offer=offered, asks=True), Review(match)]
         if match.decision is Decision.EMERGENCY:  # a shell's own match; the text had no trigger
             return [StopSpeaking(), *self._say(match.say, _K.EMERGENCY)]
-        say = prompts.fallback(match.say, words(match.say))
+        say = prompts.fallback(self.language, match.say, words(match.say))
         return [*self._say(say, _K.FALLBACK, asks=True), Review(match)]
 
     def _answer(self, entry: Entry, remember: bool = True) -> list[Action]:
@@ -430,7 +439,7 @@ class Dialogue:
 
     def _follow_up(self, entry: Entry) -> list[Action]:
         related = [self._entries[i] for i in entry.related if i in self._entries][: self.config.follow_ups]
-        text = prompts.follow_up([e.question for e in related], entry.details is not None)
+        text = prompts.follow_up(self.language, [e.question for e in related], entry.details is not None)
         if not text:
             return []
         offer = _Offer(_K.FOLLOW_UP, tuple(related)) if related else None
@@ -443,7 +452,9 @@ class Dialogue:
         self._next_group = (group + 1) % len(self._groups)
         self._misses = 0
         entries = self._groups[group]
-        text = prompts.topics([e.question for e in entries], group + 1 == len(self._groups), prefix)
+        text = prompts.topics(
+            self.language, [e.question for e in entries], group + 1 == len(self._groups), prefix
+        )
         return self._say(text, _K.HELP, offer=_Offer(_K.HELP, entries), asks=True)
 
     # Speaking and forgetting.

@@ -9,6 +9,7 @@ decided without reading a clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -35,7 +36,7 @@ class CommandName(StrEnum):
     LOUDER = "louder"
     SOFTER = "softer"
     VOICE = "voice"
-    """Another voice (cycles through VoiceSettings.VOICES)."""
+    """Another voice (cycles through the language's voices, voice.lang.Language.voices)."""
     STOP = "stop"
     MORE = "more"
     HELP = "help"
@@ -79,15 +80,13 @@ class VoiceSettings:
     volume: float = 0.8
     """0..1 of full scale; starts below 1 so that "louder" can be heard to work."""
     voice: str | None = None
-    """Engine voice id; None is the engine's default."""
+    """Engine voice id; None is the default voice (the language's first, voice.lang)."""
 
     MIN_RATE = 80
     MAX_RATE = 260
     RATE_STEP = 25
     MIN_VOLUME = 0.2
     VOLUME_STEP = 0.2
-    VOICES = ("en-us", "en-us+f3", "en-us+m3", "en-gb")
-    """espeak-ng voices that "change voice" cycles through; None counts as the first."""
 
     def __post_init__(self) -> None:
         if not self.MIN_RATE <= self.rate <= self.MAX_RATE:
@@ -109,12 +108,13 @@ class VoiceSettings:
     def softer(self) -> VoiceSettings:
         return replace(self, volume=round(max(self.MIN_VOLUME, self.volume - self.VOLUME_STEP), 2))
 
-    def other_voice(self) -> VoiceSettings:
-        """The next of VOICES (a voice chosen outside them goes back to the first)."""
-        current = self.VOICES.index(self.voice) if self.voice in self.VOICES else -1
+    def other_voice(self, voices: Sequence[str]) -> VoiceSettings:
+        """The next of `voices`, the language's (a voice chosen outside them goes back to
+        the first; None, the default voice, counts as the first)."""
+        current = voices.index(self.voice) if self.voice in voices else -1
         if self.voice is None:
             current = 0
-        return replace(self, voice=self.VOICES[(current + 1) % len(self.VOICES)])
+        return replace(self, voice=voices[(current + 1) % len(voices)])
 
 
 # Events: into the dialogue.

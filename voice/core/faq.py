@@ -13,21 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from voice.core.config import MatcherConfig
 from voice.core.normalize import Normalizer
+from voice.core.yamlfile import MAX_FILE_BYTES, Checker, Document, YamlPath, read_yaml
 from voice.errors import AnswersFormatError, Problem
+from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguageError, language
+
+__all__ = ["MAX_FILE_BYTES", "Emergency", "Entry", "FaqSet", "Source", "check_set", "load_set"]
 
 SET_FILE = "set.yaml"
-MAX_FILE_BYTES = 2_000_000
 MIN_PHRASINGS = 6
 DEFAULT_ANSWER_WORDS = 50
 DEFAULT_DETAILS_WORDS = 150
 MAX_QUESTION_WORDS = 20
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-_Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,6 @@ class FaqSet:
 
     id: str
     title: str
-    language: str
     directory: Path
     source: Source
     disclaimer: str
@@ -88,6 +86,9 @@ class FaqSet:
     """Overrides of the matcher's thresholds (see voice.core.config.MatcherConfig)."""
     speech_prompt: str | None = None
     """A short text in the words people use with this set, to prime speech recognition."""
+    language: str = DEFAULT_CODE
+    """The code of the language the set is written in (set.yaml `language:`); its words
+    are `language_data`."""
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -95,136 +96,14 @@ class FaqSet:
                 return entry
         raise KeyError(entry_id)
 
+    @property
+    def language_data(self) -> Language:
+        """The words of the set's language (voice.lang): what the matcher, the commands,
+        the prompts and the speech engines use with this set."""
+        return language(self.language)
+
     def normalizer(self) -> Normalizer:
-        return Normalizer(self.synonyms, self.fillers)
-
-
-class _Document:
-    """A parsed YAML file that remembers the line of every value."""
-
-    def __init__(self, file: Path, data: Any, lines: dict[_Path, int]) -> None:
-        self.file = file
-        self.data = data
-        self.lines = lines
-
-    def line(self, path: _Path) -> int:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-    def problem(self, path: _Path, message: str) -> Problem:
-        return Problem(self.file, self.line(path), message)
-
-
-# libyaml when PyYAML was built with it: composing is most of the load time.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_scalars = yaml.constructor.SafeConstructor()
-
-
-def _plain(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list[Problem], file: Path) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in mapping:
-                problems.append(
-                    Problem(
-                        file, key_node.start_mark.line + 1, f"key '{key}' appears twice in the same mapping"
-                    )
-                )
-            mapping[key] = _plain(value_node, (*path, key), lines, problems, file)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, index), lines, problems, file) for index, item in enumerate(node.value)]
-    return _scalars.construct_object(node)  # typed scalar: str, int, float, ...
-
-
-def _read(file: Path, problems: list[Problem]) -> _Document | None:
-    try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(
-                Problem(
-                    file,
-                    0,
-                    f"file is {size:,} bytes; the limit is "
-                    f"{MAX_FILE_BYTES:,}. Split it into several entry files.",
-                )
-            )
-            return None
-        text = file.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(
-            Problem(file, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")
-        )
-        return None
-    except OSError as exc:
-        problems.append(Problem(file, 0, f"cannot read the file: {exc.strerror}"))
-        return None
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(file, mark.line + 1 if mark else 0, f"not valid YAML: {reason}"))
-        return None
-    lines: dict[_Path, int] = {}
-    data = _plain(node, (), lines, problems, file) if node is not None else None
-    return _Document(file, data, lines)
-
-
-class _Checker:
-    """Collects problems while pulling typed values out of a document."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-
-    def text(
-        self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str, required: bool = True
-    ) -> str | None:
-        value = mapping.get(key)
-        if value is None:
-            if required:
-                self.problems.append(doc.problem(path, f"'{key}' is missing"))
-            return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            self.problems.append(doc.problem((*path, key), f"'{key}' must be text"))
-            return None
-        value = " ".join(value.split())
-        if not value:
-            self.problems.append(doc.problem((*path, key), f"'{key}' is empty"))
-            return None
-        return value
-
-    def texts(
-        self, doc: _Document, mapping: dict[str, Any], path: _Path, key: str, minimum: int = 0
-    ) -> tuple[str, ...]:
-        value = mapping.get(key, [])
-        if not isinstance(value, list):
-            self.problems.append(doc.problem((*path, key), f"'{key}' must be a list"))
-            return ()
-        out: list[str] = []
-        for index, item in enumerate(value):
-            if not isinstance(item, (str, int, float)) or not str(item).strip():
-                self.problems.append(
-                    doc.problem((*path, key, index), f"'{key}' item {index + 1} must be non-empty text")
-                )
-                continue
-            out.append(" ".join(str(item).split()))
-        if len(out) < minimum:
-            self.problems.append(
-                doc.problem((*path, key), f"'{key}' needs at least {minimum} items, has {len(out)}")
-            )
-        return tuple(out)
-
-    def mapping(self, doc: _Document, value: Any, path: _Path, what: str) -> dict[str, Any]:
-        if isinstance(value, dict):
-            return value
-        self.problems.append(doc.problem(path, f"{what} must be a mapping of keys to values"))
-        return {}
+        return Normalizer(self.synonyms, self.fillers, self.language_data)
 
 
 def _word_count(text: str) -> int:
@@ -235,14 +114,14 @@ def _entry_files(directory: Path) -> list[Path]:
     return sorted(path for path in directory.glob("*.yaml") if path.name != SET_FILE)
 
 
-def _iter_entries(doc: _Document, check: _Checker) -> Iterator[tuple[_Path, dict[str, Any]]]:
+def _iter_entries(doc: Document, check: Checker) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
     data = check.mapping(doc, doc.data, (), "an entries file")
     raw = data.get("entries")
     if not isinstance(raw, list):
         check.problems.append(doc.problem((), "needs a top-level 'entries:' list"))
         return
     for index, item in enumerate(raw):
-        path: _Path = ("entries", index)
+        path: YamlPath = ("entries", index)
         yield path, check.mapping(doc, item, path, f"entry {index + 1}")
 
 
@@ -272,11 +151,12 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         return None, [
             Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} (see answers/README.md)")
         ]
-    check = _Checker(problems)
-    set_doc = _read(set_path, problems)
+    check = Checker(problems)
+    set_doc = read_yaml(set_path, problems)
     if set_doc is None:
         return None, problems
     meta = check.mapping(set_doc, set_doc.data, (), SET_FILE)
+    language_code, words = _read_language(set_doc, meta, check)
     source_raw = check.mapping(set_doc, meta.get("source", {}), ("source",), "'source'")
     source = Source(
         title=check.text(set_doc, source_raw, ("source",), "title") or "",
@@ -302,7 +182,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         )
     entries: list[Entry] = []
     for file in files:
-        doc = _read(file, problems)
+        doc = read_yaml(file, problems)
         if doc is None:
             continue
         for path, raw in _iter_entries(doc, check):
@@ -310,7 +190,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
             if entry is not None:
                 entries.append(entry)
 
-    normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"))
+    normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"), words or DEFAULT_LANGUAGE)
     _check_across_entries(entries, normalizer, problems)
     set_id = check.text(set_doc, meta, (), "id")
     if set_id is not None and not _ID.match(set_id):
@@ -320,7 +200,6 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
     faq_set = FaqSet(
         id=set_id or directory.name,
         title=check.text(set_doc, meta, (), "title") or "",
-        language=check.text(set_doc, meta, (), "language", required=False) or "en",
         directory=directory,
         source=source,
         disclaimer=check.text(set_doc, meta, (), "disclaimer") or "",
@@ -331,11 +210,32 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         fillers=check.texts(set_doc, meta, (), "fillers"),
         matching=matching,
         speech_prompt=check.text(set_doc, meta, (), "speech_prompt", required=False),
+        language=language_code,
     )
     return faq_set, problems
 
 
-def _read_synonyms(doc: _Document, meta: dict[str, Any], check: _Checker) -> dict[str, tuple[str, ...]]:
+def _read_language(doc: Document, meta: dict[str, Any], check: Checker) -> tuple[str, Language | None]:
+    """The code of the set's language and its data (the default language when set.yaml
+    names none); None for the data when voicefaq has none for the language named."""
+    code = check.text(doc, meta, (), "language", required=False)
+    if code is None:  # not named, or not text (a problem says so)
+        return DEFAULT_CODE, DEFAULT_LANGUAGE if meta.get("language") is None else None
+    try:
+        found = language(code)
+    except UnknownLanguageError as exc:
+        check.problems.append(
+            doc.problem(
+                ("language",),
+                f"{exc}; write the set in one of those and name it in 'language:', or add the words of "
+                f"'{code}' as voice/lang/{code}.py (like voice/lang/en.py) and register it",
+            )
+        )
+        return code, None
+    return found.code, found
+
+
+def _read_synonyms(doc: Document, meta: dict[str, Any], check: Checker) -> dict[str, tuple[str, ...]]:
     raw = check.mapping(doc, meta.get("synonyms", {}), ("synonyms",), "'synonyms'")
     synonyms: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
@@ -355,7 +255,7 @@ def _read_synonyms(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
     return synonyms
 
 
-def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> tuple[Emergency, ...]:
+def _read_emergencies(doc: Document, meta: dict[str, Any], check: Checker) -> tuple[Emergency, ...]:
     raw = meta.get("emergencies")
     if not isinstance(raw, list) or not raw:
         check.problems.append(
@@ -368,7 +268,7 @@ def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> 
     emergencies: list[Emergency] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
-        path: _Path = ("emergencies", index)
+        path: YamlPath = ("emergencies", index)
         mapping = check.mapping(doc, item, path, f"emergency {index + 1}")
         emergency_id = check.text(doc, mapping, path, "id")
         say = check.text(doc, mapping, path, "say")
@@ -388,7 +288,7 @@ def _read_emergencies(doc: _Document, meta: dict[str, Any], check: _Checker) -> 
     return tuple(emergencies)
 
 
-def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dict[str, float]:
+def _read_matching(doc: Document, meta: dict[str, Any], check: Checker) -> dict[str, float]:
     raw = check.mapping(doc, meta.get("matching", {}), ("matching",), "'matching'")
     known = MatcherConfig.field_names()
     matching: dict[str, float] = {}
@@ -407,10 +307,10 @@ def _read_matching(doc: _Document, meta: dict[str, Any], check: _Checker) -> dic
 
 
 def _read_entry(
-    doc: _Document,
-    path: _Path,
+    doc: Document,
+    path: YamlPath,
     raw: dict[str, Any],
-    check: _Checker,
+    check: Checker,
     sections: tuple[str, ...],
     answer_words: int,
     details_words: int,

@@ -26,6 +26,7 @@ from voice.core.config import MatcherConfig
 from voice.core.emergency import EmergencyDetector
 from voice.core.faq import Emergency, Entry, FaqSet
 from voice.core.normalize import Normalizer
+from voice.lang import Language
 
 _FUZZY_MIN_LENGTH = 4
 _PHONETIC_SIMILARITY = 0.9
@@ -115,12 +116,11 @@ class _Phrasing:
     """Sum of the weights of its tokens."""
 
 
-def confirmation_text(offered: Sequence[Candidate]) -> str:
-    """The spoken "Did you mean A, or B?"."""
+def confirmation_text(offered: Sequence[Candidate], language: Language) -> str:
+    """The spoken "Did you mean: A? Or: B?", in `language`."""
     questions = [candidate.question.rstrip("?. ") for candidate in offered]
-    if len(questions) == 1:
-        return f"Did you mean: {questions[0]}?"
-    return "Did you mean: " + "? Or: ".join(questions) + "?"
+    texts = language.prompts
+    return texts.did_you_mean.format(questions=f"? {texts.alternative} ".join(questions) + "?")
 
 
 class Matcher:
@@ -130,6 +130,8 @@ class Matcher:
         self.faq_set = faq_set
         self.config = (config or MatcherConfig()).with_overrides(faq_set.matching)
         self.normalizer = faq_set.normalizer()
+        self.language = self.normalizer.language
+        """The set's language (voice.lang)."""
         self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer)
         self._entries = faq_set.entries
         self._index = _Index(faq_set.entries, self.normalizer, self.config.credit_saturation)
@@ -291,7 +293,7 @@ class Matcher:
             return Match(
                 text,
                 Decision.CONFIRM,
-                confirmation_text(offered),
+                confirmation_text(offered, self.language),
                 None,
                 best.score,
                 alternatives,

@@ -13,12 +13,8 @@ import math
 from collections.abc import Sequence
 
 from voice.core.faq import Entry, FaqSet
-from voice.core.normalize import Normalizer, stem
-
-# Words people add when picking ("I meant the one about pain"; "one" arrives as "1"); no topic.
-_PICKING_WORDS = frozenset(
-    stem(word) for word in "mean meant 1 one ones ask asked question topic option said".split()
-)
+from voice.core.normalize import Normalizer
+from voice.lang import Language
 
 
 def topic_groups(faq_set: FaqSet, size: int) -> tuple[tuple[Entry, ...], ...]:
@@ -51,12 +47,12 @@ def topic_groups(faq_set: FaqSet, size: int) -> tuple[tuple[Entry, ...], ...]:
     return tuple(tuple(group) for group in groups)
 
 
-def spoken_list(questions: Sequence[str]) -> str:
+def spoken_list(questions: Sequence[str], language: Language) -> str:
     """Questions read one after another: "A? B? Or: C?"."""
     stripped = [question.rstrip("?. ") + "?" for question in questions]
     if len(stripped) < 2:
         return "".join(stripped)
-    return " ".join(stripped[:-1]) + " Or: " + stripped[-1]
+    return " ".join(stripped[:-1]) + f" {language.prompts.alternative} " + stripped[-1]
 
 
 def pick_offered(normalizer: Normalizer, text: str, offered: Sequence[Entry]) -> Entry | None:
@@ -66,7 +62,8 @@ def pick_offered(normalizer: Normalizer, text: str, offered: Sequence[Entry]) ->
     person just heard), and some must belong to one question only; otherwise the
     utterance is a new question, for the matcher.
     """
-    ignored = normalizer.function_words | normalizer.question_words | _PICKING_WORDS
+    picking = frozenset(normalizer.stem(word) for word in normalizer.language.picking_words)
+    ignored = normalizer.function_words | normalizer.question_words | picking
     said = {token for token in normalizer.tokens(text) if token not in ignored}
     if not said:
         return None

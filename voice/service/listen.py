@@ -291,7 +291,7 @@ class ListenSession:
         text = result.match.input
         self.send({"type": "heard", "text": text, "while_speaking": while_speaking})
         actions = self.dialogue.handle(Heard(text, time.monotonic(), while_speaking, result.match))
-        if took_as_question(text, actions, self.dialogue.config.wake_phrase):
+        if took_as_question(text, actions, self.dialogue.wake_phrase):
             decision = result.match.to_dict(asr_ms=result.transcript.asr_ms)
             self.send({"type": "decision", **decision, "transcript": result.transcript.text})
         self.act(actions)

@@ -30,6 +30,8 @@ import numpy as np
 from voice.audio.decode import Samples, float_to_pcm16
 from voice.conversation.events import VoiceSettings
 from voice.errors import OutputFileError, SpeechError
+from voice.lang import DEFAULT_CODE
+from voice.lang import language as language_data
 
 ESPEAK_RATE = 22_050
 """Hertz: what espeak-ng synthesises at."""
@@ -38,8 +40,6 @@ MAX_WORDS = 30
 MIN_WORDS = 3
 """Shorter fragments ("No.", "Yes.") are spoken together with the next sentence."""
 CUES = ("listening", "still_listening")
-DEFAULT_VOICE = "en-us"
-"""espeak-ng's US English voice, used when VoiceSettings.voice is None."""
 
 _log = logging.getLogger(__name__)
 # espeak-ng keeps one synthesiser per process (pyttsx3 shares one engine per driver),
@@ -217,17 +217,20 @@ class Pyttsx3Synthesizer:
     of it one 10 ms sleep in pyttsx3's run loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, language: str = DEFAULT_CODE) -> None:
+        """`language`: the answers set's (voice.lang); its first voice speaks when
+        VoiceSettings.voice is None."""
+        words = language_data(language)
+        self.language = words.code
         self._folder = Path(tempfile.mkdtemp(prefix="voicefaq-tts-"))
         weakref.finalize(self, shutil.rmtree, self._folder, True)
         self._errors: list[Exception] = []
         self._voices: list[VoiceInfo] | None = None
         with _ENGINE_LOCK:
             self._engine, self._espeak = self._start_engine()
-            # US English by default: the content is American (911) and recognisers know it best.
-            self._default_voice = DEFAULT_VOICE
+            self._default_voice = words.voices[0]
             try:
-                self._speak("Ready.", VoiceSettings(), DEFAULT_VOICE)  # loads the voice data now
+                self._speak("Ready.", VoiceSettings(), self._default_voice)  # loads the voice data now
             except SpeechError:  # an espeak-ng build without it: its own default voice
                 self._default_voice = str(self._engine.getProperty("voice") or "")
                 self._speak("Ready.", VoiceSettings(), self._default_voice)
@@ -300,11 +303,11 @@ class Pyttsx3Synthesizer:
 
     def _unknown_voice(self, voice: str) -> str:
         known = self.voices()
-        english = sorted(
-            (v for v in known if any(lang.startswith("en") for lang in v.languages)),
+        own = sorted(
+            (v for v in known if any(lang.startswith(self.language) for lang in v.languages)),
             key=lambda v: (len(v.id), v.id),
         )
-        shown = ", ".join(f"{v.id} ({v.name})" for v in (english or known)[:5])
+        shown = ", ".join(f"{v.id} ({v.name})" for v in (own or known)[:5])
         return (
             f"unknown voice {voice!r}; voices include {shown}. `voicefaq say --voices` lists all "
             f"{len(known)}; leave the voice out for the default"
@@ -322,10 +325,16 @@ def _read_wav(path: Path) -> Samples:
     return np.ascontiguousarray(samples[:, 0])
 
 
+def load_synthesizer(language: str = DEFAULT_CODE) -> Synthesizer:
+    """The process's synthesiser for `language`, the answers set's (espeak-ng allows one
+    engine per process: synthesisers for several languages share it, each with its own
+    default voice)."""
+    return _synthesizer(language_data(language).code)
+
+
 @functools.cache
-def load_synthesizer() -> Synthesizer:
-    """The process's one synthesiser (espeak-ng allows one engine per process)."""
-    return Pyttsx3Synthesizer()
+def _synthesizer(language: str) -> Synthesizer:
+    return Pyttsx3Synthesizer(language)
 
 
 # WAV files.
