@@ -161,28 +161,21 @@ def serve(args: argparse.Namespace) -> int:
                 "--allowed-host (e.g. --allowed-host kiosk.clinic.local); others are refused",
                 file=sys.stderr,
             )
-    import uvicorn  # the web stack loads only once the settings are known to be good
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
 
+    # The web stack loads only once the settings are known to be good.
     from voice.service.app import create_app
+    from voice.service.server import ServerLimits
+    from voice.service.server import serve as run_server
 
-    config = uvicorn.Config(
-        create_app(runtime, warm_up=True),
-        log_level="info",
-        access_log=args.access_log,
-        proxy_headers=False,  # the kiosk talks to it directly; no X-Forwarded-* spoofing
-        server_header=False,
-        ws_max_size=runtime.limits.max_body_bytes,
-        # Replies are WAV: deflate saved little and took milliseconds of the event loop each.
-        ws_per_message_deflate=False,
-        timeout_graceful_shutdown=5,
-    )
+    app = create_app(runtime, warm_up=True)
     # What is loaded now lives as long as the service: out of the collector's sight, its
     # full collections no longer walk it while questions wait.
     gc.freeze()
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        run_server(
+            app, sock, ServerLimits(), access_log=args.access_log, ws_max_size=runtime.limits.max_body_bytes
+        )
     finally:
         sock.close()
     return EXIT_OK
