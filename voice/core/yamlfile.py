@@ -43,25 +43,59 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _scalars = yaml.constructor.SafeConstructor()
 
 
-def _plain(
-    node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int], problems: list[Problem], file: Path
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in mapping:
-                problems.append(
-                    Problem(
-                        file, key_node.start_mark.line + 1, f"key '{key}' appears twice in the same mapping"
-                    )
+MAX_DEPTH = 32
+"""Nesting of mappings and lists an answers file may have (it needs four)."""
+
+
+class _Walk:
+    """One walk from a composed YAML node to plain values, refusing what would make a small
+    file cost without bound: aliases (nine levels of nine aliases of the same list expand to
+    387 million values) and nesting beyond MAX_DEPTH."""
+
+    def __init__(self, file: Path, lines: dict[YamlPath, int], problems: list[Problem]) -> None:
+        self.file = file
+        self.lines = lines
+        self.problems = problems
+        self._seen: set[int] = set()
+
+    def plain(self, node: yaml.Node, path: YamlPath) -> Any:
+        line = node.start_mark.line + 1
+        if id(node) in self._seen:  # composed once, reached again: an alias (*name)
+            self.problems.append(
+                Problem(
+                    self.file,
+                    line,
+                    "anchors and aliases (&name, *name) are not allowed in answers files; "
+                    "write the value out where it is needed",
                 )
-            mapping[key] = _plain(value_node, (*path, key), lines, problems, file)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, index), lines, problems, file) for index, item in enumerate(node.value)]
-    return _scalars.construct_object(node)  # typed scalar: str, int, float, ...
+            )
+            return None
+        if len(path) > MAX_DEPTH:
+            self.problems.append(
+                Problem(
+                    self.file, line, f"nested more than {MAX_DEPTH} levels deep; an answers file needs a few"
+                )
+            )
+            return None
+        self._seen.add(id(node))
+        self.lines[path] = line
+        if isinstance(node, yaml.MappingNode):
+            mapping: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in mapping:
+                    self.problems.append(
+                        Problem(
+                            self.file,
+                            key_node.start_mark.line + 1,
+                            f"key '{key}' appears twice in the same mapping",
+                        )
+                    )
+                mapping[key] = self.plain(value_node, (*path, key))
+            return mapping
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(item, (*path, index)) for index, item in enumerate(node.value)]
+        return _scalars.construct_object(node)  # typed scalar: str, int, float, ...
 
 
 def read_yaml(file: Path, problems: list[Problem]) -> Document | None:
@@ -94,7 +128,7 @@ def read_yaml(file: Path, problems: list[Problem]) -> Document | None:
         problems.append(Problem(file, mark.line + 1 if mark else 0, f"not valid YAML: {reason}"))
         return None
     lines: dict[YamlPath, int] = {}
-    data = _plain(node, (), lines, problems, file) if node is not None else None
+    data = _Walk(file, lines, problems).plain(node, ()) if node is not None else None
     return Document(file, data, lines)
 
 
