@@ -215,6 +215,9 @@ def read(path: str | Path) -> Audio:
             raise AudioFormatError(f"{path}: is a folder, not an audio file")
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
             raise AudioFormatError(f"{path}: is a device or socket, not an audio file; give a recording")
+        size = os.fstat(fd).st_size
+        if stat.S_ISREG(mode) and size > MAX_FILE_BYTES:  # a pipe's size says nothing: counted below
+            raise AudioTooLargeError(f"{path}: {size:,} bytes is too large; the limit is {MAX_FILE_BYTES:,}")
         # Blocking again: a pipe whose writer is slow is waited for; one with no writer
         # reads as empty at once.
         os.set_blocking(fd, True)

@@ -1,0 +1,1 @@
+"""Probes of hostile and careless input: each closed defect stays closed, at a bounded cost."""
