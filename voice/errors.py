@@ -38,7 +38,7 @@ class AnswersFormatError(VoiceError):
         listing = "\n".join(f"  {problem}" for problem in problems)
         super().__init__(
             f"the answers set has {count} problem{'s' if count != 1 else ''}:\n{listing}\n"
-            "Fix them and run `voicefaq check DIR` again (format: answers/README.md)."
+            "Fix them and run `voicefaq check DIR` again (format: docs/answers-format.md)."
         )
 
 

@@ -4,7 +4,7 @@
 
 Targets (issue 2): median match time under 1 ms per question; answers set load
 (parse, validate, build the matcher's index) under 100 ms. Prints a Markdown table
-for the README and exits non-zero if a target is missed.
+for docs/benchmarks.md and exits non-zero if a target is missed.
 """
 
 from __future__ import annotations

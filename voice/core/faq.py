@@ -2,7 +2,7 @@
 
 Pure apart from reading the files: returns typed, frozen data or raises
 AnswersFormatError listing every problem with its file and line. The format is
-documented in answers/README.md.
+documented in docs/answers-format.md.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         ]
     if not set_path.is_file():
         return None, [
-            Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} (see answers/README.md)")
+            Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} (see docs/answers-format.md)")
         ]
     check = Checker(problems)
     set_doc = read_yaml(set_path, problems)
@@ -177,7 +177,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
             Problem(
                 directory,
                 0,
-                "no entry files; add entries.yaml with an 'entries:' list (see answers/README.md)",
+                "no entry files; add entries.yaml with an 'entries:' list (see docs/answers-format.md)",
             )
         )
     entries: list[Entry] = []
