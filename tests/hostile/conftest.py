@@ -52,7 +52,10 @@ class Ran:
 
 
 def run_measured(args: list[str], *, stdin: bytes | None = None) -> Ran:
-    """`python -m voice ARGS` in a child, with its wall time and peak RSS (kernel-counted)."""
+    """`python -m voice ARGS` in a child, with its wall time and peak RSS.
+
+    The peak is the child's own VmHWM, read while it runs: the kernel's rusage would also
+    count what this test process held when it forked the child."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
         if stdin is not None:
             inp.write(stdin)
@@ -65,13 +68,15 @@ def run_measured(args: list[str], *, stdin: bytes | None = None) -> Ran:
             stderr=err,
             cwd=ROOT,
         )
-        guard = threading.Timer(HANG_GUARD_S, child.kill)
-        guard.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            guard.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        peak = 0.0
+        while child.poll() is None:
+            try:
+                peak = max(peak, peak_rss_mb(child.pid))
+            except (OSError, AssertionError):  # it ended between poll() and the read
+                pass
+            if time.monotonic() - started > HANG_GUARD_S:
+                child.kill()
+            time.sleep(0.01)
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
@@ -79,7 +84,7 @@ def run_measured(args: list[str], *, stdin: bytes | None = None) -> Ran:
             child.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
-            Cost(seconds, usage.ru_maxrss / 1024),
+            Cost(seconds, peak),
         )
 
 

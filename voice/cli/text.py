@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from voice.assistant import Assistant
 from voice.cli.output import print_json, print_match
 from voice.core.config import default_answers_dir
 from voice.core.faq import check_set
 from voice.core.matcher import Matcher
-from voice.core.question import question_text
+from voice.core.question import MAX_QUESTION_CHARS, question_text
 from voice.errors import InputTextError
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -40,8 +42,7 @@ def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print_match(match)
         return EXIT_OK
     failures = 0
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
-        line = raw.rstrip(b"\r\n")
+    for number, line in enumerate(bounded_lines(sys.stdin.buffer), start=1):
         try:
             result = matcher.match(question_text(line)).to_dict()
         except InputTextError as exc:
@@ -50,6 +51,21 @@ def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             result = {"input": line.decode("utf-8", "replace")[:200], "error": str(exc)}
         print_json(result)
     return EXIT_ERROR if failures else EXIT_OK
+
+
+MAX_LINE_BYTES = 4 * MAX_QUESTION_CHARS + 2
+"""A line longer than this cannot hold a question within the limit (UTF-8 takes at most
+four bytes a character); only this much of it is kept, the rest is skipped unread."""
+
+
+def bounded_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines without their ending, each cut at MAX_LINE_BYTES: a gigabyte without a newline
+    costs this much memory, not a gigabyte (question_text then says it is too long)."""
+    while line := stream.readline(MAX_LINE_BYTES):
+        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(1 << 16)) and not rest.endswith(b"\n"):
+                pass
+        yield line.rstrip(b"\r\n")
 
 
 def conversation(matcher: Matcher) -> int:
@@ -61,11 +77,7 @@ def conversation(matcher: Matcher) -> int:
             f"{faq_set.title}. {faq_set.disclaimer}\nType a question and press Enter; "
             "an empty line or Ctrl-D ends.\n"
         )
-    while True:
-        try:
-            line = input("question> " if interactive else "")
-        except EOFError:
-            return EXIT_OK
+    for line in _typed_lines() if interactive else bounded_lines(sys.stdin.buffer):
         if interactive and not line.strip():
             return EXIT_OK
         try:
@@ -75,6 +87,16 @@ def conversation(matcher: Matcher) -> int:
             continue
         print_match(matcher.match(text))
         print()
+    return EXIT_OK
+
+
+def _typed_lines() -> Iterator[str]:
+    """Lines typed at the prompt (with the terminal's line editing), until Ctrl-D."""
+    while True:
+        try:
+            yield input("question> ")
+        except EOFError:
+            return
 
 
 def check(args: argparse.Namespace) -> int:

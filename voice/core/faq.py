@@ -149,7 +149,9 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         ]
     if not set_path.is_file():
         return None, [
-            Problem(set_path, 0, f"missing; every answers set needs a {SET_FILE} (see docs/answers-format.md)")
+            Problem(
+                set_path, 0, f"missing; every answers set needs a {SET_FILE} (see docs/answers-format.md)"
+            )
         ]
     check = Checker(problems)
     set_doc = read_yaml(set_path, problems)
