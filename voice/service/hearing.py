@@ -24,7 +24,7 @@ from voice.errors import VoiceError
 from voice.service.runtime import Runtime
 from voice.spoken import match_transcript
 
-log = logging.getLogger("voice.service.listen")
+log = logging.getLogger("voice.service.session")
 
 PARTIAL_EVERY_S = 1.0
 """Seconds of new speech between partial transcripts."""

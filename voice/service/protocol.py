@@ -1,6 +1,6 @@
 """The WebSocket `/api/listen` protocol: what a kiosk page and the server say to each other.
 
-Pure: messages in, events and dataclasses out; the session that runs it is listen.py.
+Pure: messages in, events and dataclasses out; the session that runs it is session.py.
 
 `ws://HOST:PORT/api/listen?mode=always&end_silence=1.5` (both optional): `mode` is how a
 question starts (voice.conversation.events.Mode: "always", the default, treats everything heard as a

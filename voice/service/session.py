@@ -63,7 +63,7 @@ from voice.service.protocol import (
 from voice.service.runtime import Runtime, check_origin, get_runtime
 
 router = APIRouter()
-log = logging.getLogger("voice.service.listen")
+log = logging.getLogger("voice.service.session")
 
 TICK_S = 1.0
 """How often time is passed to the dialogue (idle reset) and reply deadlines are checked."""
