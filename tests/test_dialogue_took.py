@@ -78,7 +78,9 @@ class Script:
         ([], WALKER, Took.QUESTION, None, Decision.CONFIRM),
         ([], PARK, Took.QUESTION, None, Decision.FALLBACK),
         ([], FALL, Took.EMERGENCY, None, None),  # no shell match given: the dialogue found it
+        ([], "I fell and can't get up", Took.EMERGENCY, None, None),
         ([], "repeat", Took.COMMAND, C.REPEAT, None),
+        ([], "hey helper say that again", Took.COMMAND, C.REPEAT, None),
         ([], "slower please", Took.COMMAND, C.SLOWER, None),
         ([], "help", Took.COMMAND, C.HELP, None),
         ([], "thank you", Took.THANKS, None, None),

@@ -1,8 +1,9 @@
 """The WebSocket `/api/listen`: one kiosk's spoken conversation, streamed.
 
 The protocol (messages, events, close codes) is described in voice/service/protocol.py
-and in README.md. Here is the I/O shell around the pure Dialogue: the socket, the
-endpointer, the shared speech engine, synthesis and the review log. Everything runs on
+and in README.md. Here is the I/O shell around the pure Dialogue and turn-taking
+(voice/conversation/turns.py): the socket, the endpointer, the shared speech engine,
+synthesis and the review log. Everything runs on
 the event loop except engine calls and synthesis, which run in worker threads; one
 sender task is the only writer to the socket, so a "speak" event and its WAV are never
 separated.
@@ -28,7 +29,6 @@ from voice.conversation.dialogue import Dialogue, DialogueConfig
 from voice.conversation.events import (
     Action,
     Event,
-    Heard,
     Listen,
     Mode,
     PausedMidQuestion,
@@ -38,6 +38,20 @@ from voice.conversation.events import (
     Started,
     StopSpeaking,
     Tick,
+    Understood,
+)
+from voice.conversation.turns import (
+    CutShort,
+    Failed,
+    Hear,
+    NoWords,
+    Partial,
+    Restart,
+    Transcribe,
+    Transcribed,
+    TranscriptionFailed,
+    TurnAction,
+    Turns,
 )
 from voice.errors import ModelNotFoundError, VoiceError
 from voice.service.errors import (
@@ -46,19 +60,19 @@ from voice.service.errors import (
     OriginRefusedError,
     SessionsFullError,
 )
-from voice.service.hearing import Hearing, Recognised
+from voice.service.hearing import Hearing
 from voice.service.protocol import (
     MAX_FRAME_BYTES,
     Message,
     ProtocolError,
     action_event,
     check_audio,
+    decision_event,
     error_event,
     parse_message,
     parse_query,
     settings_dict,
     speak_event,
-    took_as_question,
 )
 from voice.service.runtime import Runtime, check_origin, get_runtime
 
@@ -106,13 +120,11 @@ class ListenSession:
         )
         self.endpointer = Endpointer(self.endpoint)
         self.dialogue = Dialogue(runtime.faq_set, runtime.matcher, DialogueConfig(mode=mode))
+        self.turns = Turns()
         self.hearing: Hearing | None = None
         self.entry_ids = frozenset(entry.id for entry in runtime.faq_set.entries)
         self.outbox: asyncio.Queue[Message | Speak | Review | _Fatal] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.awaiting: int | None = None
-        """The utterance whose transcript is awaited."""
-        self.spoke_during = False
         self.playing: dict[int, float] = {}
         """Speak ids not yet reported done -> monotonic time their audio should end (inf: not sent yet)."""
         self.play_until = 0.0
@@ -129,7 +141,11 @@ class ListenSession:
         except ModelNotFoundError as exc:
             raise _Fatal(f"the speech engine cannot run: {exc}", WS_INTERNAL_ERROR) from None
         self.hearing = Hearing(
-            self.runtime, recognizer, self.spawn, lambda text: self.send({"type": "partial", "text": text})
+            self.runtime,
+            recognizer,
+            self.spawn,
+            lambda text: self.send({"type": "partial", "text": text}),
+            lambda: self.turns.hearing,
         )
         await self.ws.send_json(
             {
@@ -252,18 +268,13 @@ class ListenSession:
             kind = endpoint.kind
             if kind is EndpointKind.SPEECH_STARTED:
                 self.hearing.started()
-                self.spoke_during = self.speaking()
                 self.send({"type": "speech_started"})
             elif kind is EndpointKind.PAUSED:
-                self.hearing.paused(endpoint.pcm16)
-            elif kind is EndpointKind.STILL_LISTENING:
-                self.handle(PausedMidQuestion(time.monotonic()))
+                self.hearing.paused()
             elif kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
                 self.send({"type": "speech_ended"})
-                self.spoke_during = self.spoke_during or self.speaking()
-                self.awaiting = self.hearing.utterance
-                result = self.hearing.ended(endpoint.pcm16, after_pause=kind is EndpointKind.SPEECH_ENDED)
-                self.spawn(self.finish(self.awaiting, self.spoke_during, result))
+            free = not self.hearing.others_busy()
+            self.take(self.turns.endpoint(endpoint, time.monotonic(), self.speaking(), engine_free=free))
         if self.endpointer.in_speech:
             self.hearing.heard(data)
 
@@ -271,29 +282,55 @@ class ListenSession:
         """A reply is playing (or about to): what is heard now is talking over it."""
         return bool(self.playing)
 
-    async def finish(self, utterance: int, while_speaking: bool, task: asyncio.Task[Recognised]) -> None:
-        result = await task
-        if isinstance(result.error, ModelNotFoundError):
-            self.outbox.put_nowait(_Fatal(f"the speech engine cannot run: {result.error}", WS_INTERNAL_ERROR))
-            return
+    # What turn-taking asks for.
+
+    def take(self, actions: Iterable[TurnAction]) -> None:
+        for action in actions:
+            if isinstance(action, Transcribe):
+                self.spawn(self.transcribe(action))
+            elif isinstance(action, Partial):
+                self.send({"type": "partial", "text": action.text})
+            elif isinstance(action, CutShort):
+                self.endpointer.reset()  # barge-in: the rest of the utterance is dropped
+                self.send({"type": "speech_ended"})
+            elif isinstance(action, Hear):
+                self.hear(action)
+            elif isinstance(action, NoWords):
+                self.send({"type": "no_speech"})
+            elif isinstance(action, Failed):
+                self.failed(action.error)
+            elif isinstance(action, PausedMidQuestion):
+                self.handle(action)
+            # Cancel: an engine call cannot be stopped, and the gate runs one at a time
+            # anyway; Discard: nothing to do.
+
+    async def transcribe(self, job: Transcribe) -> None:
+        assert self.hearing is not None
+        result = await self.hearing.recognise(job.pcm16)
+        now = time.monotonic()
         if result.error is not None:
-            log.error("speech recognition failed", exc_info=result.error)
-            self.send(
-                error_event(f"speech recognition failed on that question ({result.error}); please ask again")
-            )
+            self.take(self.turns.feed(TranscriptionFailed(job.job, now, result.error)))
             return
-        if utterance != self.awaiting:
-            return  # a newer question, or push-to-talk started over
-        self.awaiting = None
-        if result.match is None or result.transcript is None:
-            self.send({"type": "no_speech"})
+        transcript = result.transcript
+        text = transcript.text.strip() if transcript is not None else ""
+        self.take(self.turns.feed(Transcribed(job.job, now, text, result.match, self.speaking(), transcript)))
+
+    def failed(self, error: BaseException) -> None:
+        if isinstance(error, ModelNotFoundError):
+            self.outbox.put_nowait(_Fatal(f"the speech engine cannot run: {error}", WS_INTERNAL_ERROR))
             return
-        text = result.match.input
-        self.send({"type": "heard", "text": text, "while_speaking": while_speaking})
-        actions = self.dialogue.handle(Heard(text, time.monotonic(), while_speaking, result.match))
-        if took_as_question(text, actions, self.dialogue.config.wake_phrase):
-            decision = result.match.to_dict(asr_ms=result.transcript.asr_ms)
-            self.send({"type": "decision", **decision, "transcript": result.transcript.text})
+        log.error("speech recognition failed", exc_info=error)
+        self.send(error_event(f"speech recognition failed on that question ({error}); please ask again"))
+
+    def hear(self, hear: Hear) -> None:
+        heard = hear.heard
+        self.send({"type": "heard", "text": heard.text, "while_speaking": heard.while_speaking})
+        actions = self.dialogue.handle(heard)
+        for action in actions:
+            if isinstance(action, Understood) and action.asked and hear.transcript is not None:
+                match = action.match or heard.match
+                if match is not None:
+                    self.send(decision_event(match, hear.transcript))
         self.act(actions)
 
     # What the dialogue asks for.
@@ -317,10 +354,9 @@ class ListenSession:
                     self.playing.clear()
                     self.play_until = 0.0
                 elif isinstance(action, Listen):
-                    self.endpointer.reset()  # a fresh question: nothing half-heard from before the key
-                    self.awaiting = None
-                    if self.hearing is not None:
-                        self.hearing.forget()
+                    # A fresh question: nothing half-heard, or still being transcribed, from before the key.
+                    self.endpointer.reset()
+                    self.take(self.turns.feed(Restart(time.monotonic())))
                 event = action_event(action)
                 if event is not None:
                     self.send(event)
