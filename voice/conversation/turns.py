@@ -28,7 +28,7 @@ that utterance is dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from voice.audio.vad import Endpoint, EndpointKind
@@ -211,7 +211,7 @@ TurnAction = Transcribe | Cancel | Partial | CutShort | Hear | NoWords | Failed 
 """PausedMidQuestion: give it to the dialogue (it may cue "still listening")."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Speculation:
     job: int
     result: Transcribed | TranscriptionFailed | None = None
@@ -328,7 +328,7 @@ class Turns:
             actions = self._drop_awaited()
             self._awaited = _Awaited(result.job, result.at, self._spoke_during, speculative=True)
             return [*actions, CutShort(result.at), *self._finish(result, result.at)]
-        speculation.result = result  # used if this pause turns out to be the end
+        self._speculation = replace(speculation, result=result)  # used if this pause is the end
         if isinstance(result, Transcribed) and result.text:
             return [Partial(result.text)]
         return []
