@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from voice.asr import Recognizer, RecognizerStream, Transcript
 from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
-from voice.core.matcher import Match
+from voice.conversation.turns import Transcribe, Transcribed, TranscriptionFailed
 from voice.errors import VoiceError
 from voice.service.runtime import Runtime
 from voice.spoken import match_transcript
@@ -31,17 +31,6 @@ PARTIAL_EVERY_S = 1.0
 """Seconds of new speech between partial transcripts."""
 _ENGINE_ERRORS = (VoiceError, RuntimeError, ValueError, OSError)
 """What an engine call may raise for a bad utterance or a broken model (not a bug here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recognised:
-    """The outcome of one utterance."""
-
-    transcript: Transcript | None
-    match: Match | None
-    """The matcher's decision; None when no words were recognised (or on error)."""
-    error: Exception | None = None
-    """Why recognition failed."""
 
 
 class EngineGate:
@@ -160,17 +149,24 @@ class Hearing:
         self._partial_running = True
         self._spawn(self._run_partial(utterance, self._stream, audio))
 
-    async def recognise(self, pcm16: bytes) -> Recognised:
-        """Never raises: a speculation's failure may never be looked at."""
+    async def transcribe(
+        self, job: Transcribe, speaking: Callable[[], bool]
+    ) -> Transcribed | TranscriptionFailed:
+        """Transcript and match, for turn-taking; `speaking()` says whether a reply is playing
+        when they are ready. An engine's failure is returned, not raised: a speculation's
+        may never be looked at."""
         self._own += 1
         try:
-            transcript: Transcript = await self.gate.run(self.runtime, _transcribe, self.recognizer, pcm16)
+            transcript: Transcript = await self.gate.run(
+                self.runtime, _transcribe, self.recognizer, job.pcm16
+            )
         except _ENGINE_ERRORS as exc:
-            return Recognised(None, None, exc)
+            return TranscriptionFailed(job.job, time.monotonic(), exc)
         finally:
             self._own -= 1
-        heard = transcript.text.strip() != ""
-        return Recognised(transcript, match_transcript(transcript, self.runtime.matcher) if heard else None)
+        text = transcript.text.strip()
+        match = match_transcript(transcript, self.runtime.matcher) if text else None
+        return Transcribed(job.job, time.monotonic(), text, match, speaking(), transcript)
 
     async def _run_partial(self, utterance: int, stream: list[RecognizerStream], pcm16: bytes) -> None:
         self._own += 1

@@ -24,12 +24,12 @@ pause, when what was said so far is an emergency, or a command over the assistan
 speech: the rest of that utterance is dropped); partial {text} (skipped while the engine
 is busy); heard {text, while_speaking}; no_speech (an utterance held no words); decision
 {the Match.to_dict fields, transcript} when the dialogue took the words as a question
-(voice.conversation.events.Understood); speak {id, text, kind, settings, seconds}, followed at once by one binary
-frame, the reply as a 16-bit mono WAV with the volume already applied; stop_speaking;
-show {role, text}; offer {kind, choices: [{entry_id, question}]}; cue {name}; listen
-(push-to-talk: ask now); settings {settings}; reset (the session was forgotten); error
-{message, fatal}. A bad frame or message gets a non-fatal error and the session goes on;
-after a fatal one the server closes the socket.
+(voice.conversation.events.Understood); speak {id, text, kind, settings, seconds},
+followed at once by one binary frame, the reply as a 16-bit mono WAV with the volume
+already applied; stop_speaking; show {role, text}; offer {kind, choices: [{entry_id,
+question}]}; cue {name}; listen (push-to-talk: ask now); settings {settings}; reset (the
+session was forgotten); error {message, fatal}. A bad frame or message gets a non-fatal
+error and the session goes on; after a fatal one the server closes the socket.
 
 Close codes: 1013 when every session slot is taken (try again later), 1008 for a refused
 Origin or bad query parameters, 1011 when the speech engine cannot run, 1000 after a

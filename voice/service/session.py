@@ -41,6 +41,7 @@ from voice.conversation.events import (
     Understood,
 )
 from voice.conversation.turns import (
+    Cancel,
     CutShort,
     Failed,
     Hear,
@@ -48,8 +49,6 @@ from voice.conversation.turns import (
     Partial,
     Restart,
     Transcribe,
-    Transcribed,
-    TranscriptionFailed,
     TurnAction,
     Turns,
 )
@@ -122,6 +121,8 @@ class ListenSession:
         self.dialogue = Dialogue(runtime.faq_set, runtime.matcher, DialogueConfig(mode=mode))
         self.turns = Turns()
         self.hearing: Hearing | None = None
+        self.jobs: dict[int, asyncio.Task[None]] = {}
+        """Transcriptions turn-taking asked for, still running or waiting for the engine."""
         self.entry_ids = frozenset(entry.id for entry in runtime.faq_set.entries)
         self.outbox: asyncio.Queue[Message | Speak | Review | _Fatal] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -287,7 +288,11 @@ class ListenSession:
     def take(self, actions: Iterable[TurnAction]) -> None:
         for action in actions:
             if isinstance(action, Transcribe):
-                self.spawn(self.transcribe(action))
+                self.jobs[action.job] = self.spawn(self.transcribe(action))
+            elif isinstance(action, Cancel) and action.job in self.jobs:
+                # Not wanted any more: one still waiting for the engine never runs, so the
+                # engine is free sooner; one running finishes in its thread, unread.
+                self.jobs.pop(action.job).cancel()
             elif isinstance(action, Partial):
                 self.send({"type": "partial", "text": action.text})
             elif isinstance(action, CutShort):
@@ -297,30 +302,24 @@ class ListenSession:
                 self.hear(action)
             elif isinstance(action, NoWords):
                 self.send({"type": "no_speech"})
+            elif isinstance(action, Failed) and isinstance(action.error, ModelNotFoundError):
+                message = f"the speech engine cannot run: {action.error}"
+                self.outbox.put_nowait(_Fatal(message, WS_INTERNAL_ERROR))
             elif isinstance(action, Failed):
-                self.failed(action.error)
+                log.error("speech recognition failed", exc_info=action.error)
+                message = f"speech recognition failed on that question ({action.error}); please ask again"
+                self.send(error_event(message))
             elif isinstance(action, PausedMidQuestion):
                 self.handle(action)
-            # Cancel: an engine call cannot be stopped, and the gate runs one at a time
-            # anyway; Discard: nothing to do.
+            # Discard: nothing to do.
 
     async def transcribe(self, job: Transcribe) -> None:
         assert self.hearing is not None
-        result = await self.hearing.recognise(job.pcm16)
-        now = time.monotonic()
-        if result.error is not None:
-            self.take(self.turns.feed(TranscriptionFailed(job.job, now, result.error)))
-            return
-        transcript = result.transcript
-        text = transcript.text.strip() if transcript is not None else ""
-        self.take(self.turns.feed(Transcribed(job.job, now, text, result.match, self.speaking(), transcript)))
-
-    def failed(self, error: BaseException) -> None:
-        if isinstance(error, ModelNotFoundError):
-            self.outbox.put_nowait(_Fatal(f"the speech engine cannot run: {error}", WS_INTERNAL_ERROR))
-            return
-        log.error("speech recognition failed", exc_info=error)
-        self.send(error_event(f"speech recognition failed on that question ({error}); please ask again"))
+        try:
+            result = await self.hearing.transcribe(job, self.speaking)
+        finally:
+            self.jobs.pop(job.job, None)
+        self.take(self.turns.feed(result))
 
     def hear(self, hear: Hear) -> None:
         heard = hear.heard
