@@ -43,6 +43,7 @@ from voice.conversation.events import (
     Started,
     StopSpeaking,
     Tick,
+    Understood,
     VoiceSettings,
 )
 from voice.core.config import default_answers_dir
@@ -108,6 +109,8 @@ def brief(actions: Sequence[Action]) -> list[tuple[Any, ...]]:
             out.append(("cue", action.name))
         elif isinstance(action, SettingsChanged):
             out.append(("settings", action.settings.rate, action.settings.volume))
+        elif isinstance(action, Understood):
+            continue  # how an utterance was taken: tests/test_dialogue_took.py
         else:
             out.append({Listen: ("listen",), StopSpeaking: ("stop",), SessionReset: ("reset",)}[type(action)])
     return out

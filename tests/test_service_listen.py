@@ -26,7 +26,7 @@ from tools.spoken_set import spoken
 from voice.audio import decode as audio_io
 from voice.core.faq import load_set
 from voice.review import ReviewLog
-from voice.service import listen, protocol
+from voice.service import protocol, session
 from voice.service.app import create_app
 from voice.service.runtime import Limits, Runtime
 
@@ -384,8 +384,8 @@ def test_a_client_that_leaves_mid_question_leaves_nothing_running(
 def test_a_client_that_sends_nothing_is_disconnected(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(listen, "TICK_S", 0.1)
-    monkeypatch.setattr(listen, "CLIENT_SILENT_S", 1.0)
+    monkeypatch.setattr(session, "TICK_S", 0.1)
+    monkeypatch.setattr(session, "CLIENT_SILENT_S", 1.0)
     with connect(client) as kiosk:
         kiosk.start()
         error = kiosk.until("error")

@@ -1,10 +1,11 @@
 """The /api/listen protocol's pure parts: query parameters, client messages, the events
-made from dialogue actions, and when a matcher decision is reported."""
+made from dialogue actions, and the matcher decision reported."""
 
 from __future__ import annotations
 
 import pytest
 
+from voice.asr import Transcript
 from voice.conversation.events import (
     Chose,
     CommandName,
@@ -22,16 +23,19 @@ from voice.conversation.events import (
     SpeechDone,
     SpeechKind,
     StopSpeaking,
+    Took,
+    Understood,
     VoiceSettings,
 )
+from voice.core.matcher import Decision, Match
 from voice.service.protocol import (
     ProtocolError,
     action_event,
     check_audio,
+    decision_event,
     parse_message,
     parse_query,
     speak_event,
-    took_as_question,
 )
 
 ENTRIES = frozenset({"walker", "cane"})
@@ -130,6 +134,7 @@ SETTINGS = VoiceSettings(rate=125)
         ),
         (SessionReset(), {"type": "reset"}),
         (Speak(1, "Hello.", SpeechKind.NOTICE, SETTINGS), None),
+        (Understood(Took.COMMAND, "repeat", command=CommandName.REPEAT), None),  # decision_event
     ],
 )
 def test_dialogue_actions_become_events(action: object, event: object) -> None:
@@ -148,28 +153,18 @@ def test_a_speak_event_announces_its_wav() -> None:
     }
 
 
-def _said(kind: SpeechKind) -> list[object]:
-    return [Show(Role.PERSON, "..."), Speak(2, "...", kind, SETTINGS)]
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "question"),
-    [
-        ("should I use a walker", SpeechKind.ANSWER, True),
-        ("where do I park", SpeechKind.FALLBACK, True),
-        ("what about a walker", SpeechKind.CONFIRM, True),
-        ("I fell and can't get up", SpeechKind.EMERGENCY, True),
-        ("repeat", SpeechKind.ANSWER, False),  # the last answer said again
-        ("hey helper say that again", SpeechKind.ANSWER, False),
-        ("the first one", SpeechKind.ANSWER, False),  # a reply to "did you mean"
-        ("help", SpeechKind.HELP, False),
-        ("slower", SpeechKind.NOTICE, False),
-    ],
-)
-def test_a_decision_is_reported_only_for_questions(text: str, kind: SpeechKind, question: bool) -> None:
-    assert took_as_question(text, _said(kind), "hey helper") is question  # type: ignore[arg-type]
-
-
-def test_no_decision_for_a_question_the_dialogue_ignored() -> None:
-    # Asked over the assistant's speech: the dialogue says nothing, so nothing was decided.
-    assert not took_as_question("should I use a walker", [], "hey helper")
+def test_a_decision_event_names_the_matchers_decision_and_the_transcript() -> None:
+    # Sent when the dialogue's Understood action says the words were taken as a question.
+    match = Match(
+        "where do I park", Decision.FALLBACK, "Please ask at the desk.", None, 0.25, (), match_ms=1.5
+    )
+    transcript = Transcript(" Where do I park?", (), "whisper", 1.2, asr_ms=310.0)
+    event = decision_event(match, transcript)
+    assert (event["type"], event["decision"], event["entry_id"], event["answer"]) == (
+        "decision",
+        "fallback",
+        None,
+        "Please ask at the desk.",
+    )
+    assert event["transcript"] == " Where do I park?"
+    assert event["timings_ms"] == {"match_ms": 1.5, "asr_ms": 310.0}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from voice.asr import Recognizer, Transcript
 from voice.audio.decode import SILENCE_RMS, Audio
-from voice.audio.vad import speech_seconds
+from voice.audio.vad import Endpoint, EndpointKind, speech_seconds
+from voice.conversation.turns import LongPause, Paused, SpeechBegan, SpeechEnded, TurnInput
 from voice.core.matcher import Decision, Match, Matcher, confirmation_text
 from voice.errors import NoSpeechError
 
@@ -146,3 +147,18 @@ def _confirmation(match: Match, matcher: Matcher) -> Match:
         offered=offered,
         match_ms=match.match_ms,
     )
+
+
+def turn_input(endpoint: Endpoint, at: float, speaking: bool, engine_free: bool = True) -> TurnInput | None:
+    """The endpointer's event as turn-taking's input (voice.conversation.turns), None for
+    one it does not need (no speech at all). Shared by the terminal and the service."""
+    kind = endpoint.kind
+    if kind is EndpointKind.SPEECH_STARTED:
+        return SpeechBegan(at, speaking)
+    if kind is EndpointKind.PAUSED:
+        return Paused(at, endpoint.pcm16, speaking, engine_free)
+    if kind is EndpointKind.STILL_LISTENING:
+        return LongPause(at)
+    if kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
+        return SpeechEnded(at, endpoint.pcm16, speaking, cut=kind is EndpointKind.MAX_LENGTH)
+    return None

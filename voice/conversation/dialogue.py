@@ -18,7 +18,6 @@ writes it; the dialogue only adds its own short prompts around them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from voice.conversation import prompts
 from voice.conversation.activation import Gate
@@ -28,6 +27,7 @@ from voice.conversation.events import (
     Chose,
     CommandName,
     Cue,
+    DialogueState,
     Event,
     Heard,
     KeyDown,
@@ -45,6 +45,8 @@ from voice.conversation.events import (
     SpeechKind,
     Started,
     StopSpeaking,
+    Took,
+    Understood,
     VoiceSettings,
 )
 from voice.core.faq import Emergency, Entry, FaqSet
@@ -95,27 +97,6 @@ class DialogueConfig:
         for name, least in (("confirm_tries", 1), ("follow_ups", 0), ("topics_per_group", 1)):
             if getattr(self, name) < least:
                 raise DialogueConfigError(f"{name} must be at least {least}, not {getattr(self, name)}")
-
-
-class DialogueState(StrEnum):
-    """Where the conversation stands (whether the assistant is speaking is separate)."""
-
-    STARTING = "starting"
-    """No Started event yet."""
-    READY = "ready"
-    """Always mode: anything heard is a question or a command."""
-    AWAITING_WAKE = "awaiting_wake"
-    AWAITING_KEY = "awaiting_key"
-    LISTENING = "listening"
-    """The next utterance counts (after the wake phrase, a key, or the assistant's turn)."""
-    CONFIRMING = "confirming"
-    """Asked "Did you mean ...?"."""
-    CHOOSING = "choosing"
-    """Asked "Which one: the first, or the second?"."""
-    OFFERING = "offering"
-    """Offered follow-up questions after an answer."""
-    BROWSING = "browsing"
-    """Read a group of topics after "help"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,39 +224,53 @@ class Dialogue:
     def _on_heard(self, event: Heard) -> list[Action]:
         self._cued = False
         text = " ".join(event.text.split())
+        took, actions = self._take(event, text)
+        return [took, *actions]
+
+    def _take(self, event: Heard, text: str) -> tuple[Understood, list[Action]]:
+        """How the utterance is taken, and what comes of it."""
         if not text:
-            return []
+            return Understood(Took.FILLER, text), []
         emergency = event.match.emergency if event.match is not None else None
         emergency = emergency or self._matcher.emergency(text)
         if emergency is not None:
             return self._on_emergency(event, text, emergency)
         current = self._current
         if event.while_speaking and current is not None and is_echo(text, current.speak.text):
-            return []
+            return Understood(Took.ECHO, text), []
         if not self._matcher.normalizer.words(text) and not (
             parse_command(text, self.language) or parse_reply(text, self.language)
         ):
-            return []  # only "um" or "okay": nothing to act on, and a key press is not used up
+            # Only "um" or "okay": nothing to act on, and a key press is not used up.
+            return Understood(Took.FILLER, text), []
         admitted = self._admit(event, text)
         if admitted is None:
-            return []
+            return Understood(Took.NOT_ADDRESSED, text), []
         question, woke = admitted
         command = parse_command(question, self.language)
         reply = None if command else parse_reply(question, self.language)
         if command is None and reply is None and not self._matcher.normalizer.words(question):
-            return self._on_wake() if woke else []  # a bare wake phrase
+            # A bare wake phrase.
+            return (
+                (Understood(Took.WAKE, text), self._on_wake())
+                if woke
+                else (Understood(Took.FILLER, text), [])
+            )
         if event.while_speaking and command is None and reply is not Reply.MORE_TOPICS:
             # Not acted on: it may be the assistant's own voice, misheard. Say why, quietly.
-            return [Show(Role.STATUS, self._prompts.wait_or_stop)]
+            return Understood(Took.OVER_SPEECH, text), [Show(Role.STATUS, self._prompts.wait_or_stop)]
         self._touch()
         actions: list[Action] = [Show(Role.PERSON, text)]
         if command is not None:
-            return actions + self._command(command)
+            took = Took.REPLY if command in _REPLIES else Took.COMMAND
+            return Understood(took, text, command=command), actions + self._command(command)
         if reply is Reply.MORE_TOPICS:
-            return actions + self._topics(self._next_group)
+            return Understood(Took.REPLY, text), actions + self._topics(self._next_group)
         if reply is Reply.THANKS:
-            return actions + self._say(self._prompts.welcome, _K.NOTICE, repeatable=False)
-        return actions + self._question(question, event.match if question == text else None)
+            welcome = self._say(self._prompts.welcome, _K.NOTICE, repeatable=False)
+            return Understood(Took.THANKS, text), actions + welcome
+        understood, answer = self._question(text, question, event.match if question == text else None)
+        return understood, actions + answer
 
     def _admit(self, event: Heard, text: str) -> tuple[str, bool] | None:
         admitted = self._gate.admit(text, event.at, event.while_speaking)
@@ -284,21 +279,22 @@ class Dialogue:
             return (text, False) if parse_command(text, self.language) in _REPLIES else None
         return admitted
 
-    def _on_emergency(self, event: Heard, text: str, emergency: Emergency) -> list[Action]:
+    def _on_emergency(self, event: Heard, text: str, emergency: Emergency) -> tuple[Understood, list[Action]]:
         saying = self._current.speak.text if self._current else None
         if event.while_speaking and saying is not None:
             if saying == emergency.say:
-                return []  # already saying it
+                return Understood(Took.ECHO, text), []  # already saying it
             # The microphone hearing our own words: an answer may contain trigger words.
             echoed = self._matcher.emergency(saying)
             if echoed is not None and echoed.id == emergency.id and is_echo(text, saying, strict=True):
-                return []
+                return Understood(Took.ECHO, text), []
         self._touch()
         self._gate.spend()
         self._offer = None
         self._misses = 0
         self._current = None  # cut just below, at once
-        return [StopSpeaking(), Show(Role.PERSON, text), *self._say(emergency.say, _K.EMERGENCY)]
+        took = Understood(Took.EMERGENCY, text, event.match)
+        return took, [StopSpeaking(), Show(Role.PERSON, text), *self._say(emergency.say, _K.EMERGENCY)]
 
     def _on_wake(self) -> list[Action]:
         self._touch()
@@ -407,27 +403,30 @@ class Dialogue:
             return self._say(self._prompts.nothing_to_pick, _K.NOTICE, repeatable=False)
         return self._answer(offer.entries[index])
 
-    def _question(self, text: str, match: Match | None) -> list[Action]:
+    def _question(self, heard: str, text: str, match: Match | None) -> tuple[Understood, list[Action]]:
+        """`text` (`heard` without any wake phrase) as a question; `match` is the shell's for it."""
         offer = self._offer
         if offer is not None:
             picked = pick_offered(self._matcher.normalizer, text, offer.entries)
             if picked is not None:
-                return self._answer(picked)
+                return Understood(Took.CHOSEN, heard, match), self._answer(picked)
         match = match or self._matcher.match(text)
+        kind = Took.EMERGENCY if match.decision is Decision.EMERGENCY else Took.QUESTION
+        took = Understood(kind, heard, match)
         if match.decision is Decision.ANSWER and match.entry is not None:
-            return self._answer(match.entry)
+            return took, self._answer(match.entry)
         if offer is not None and offer.kind is _K.CONFIRM:
             self._misses += 1  # the confirmation went unanswered
         self._offer = None
         if match.decision is Decision.CONFIRM:
             if self._misses >= self.config.confirm_tries:
-                return [*self._topics(0, prefix=self._prompts.still_not_sure), Review(match)]
+                return took, [*self._topics(0, prefix=self._prompts.still_not_sure), Review(match)]
             offered = _Offer(_K.CONFIRM, tuple(self._entries[c.entry_id] for c in match.offered))
-            return [*self._say(match.say, _K.CONFIRM, offer=offered, asks=True), Review(match)]
+            return took, [*self._say(match.say, _K.CONFIRM, offer=offered, asks=True), Review(match)]
         if match.decision is Decision.EMERGENCY:  # a shell's own match; the text had no trigger
-            return [StopSpeaking(), *self._say(match.say, _K.EMERGENCY)]
+            return took, [StopSpeaking(), *self._say(match.say, _K.EMERGENCY)]
         say = prompts.fallback(self.language, match.say, words(match.say))
-        return [*self._say(say, _K.FALLBACK, asks=True), Review(match)]
+        return took, [*self._say(say, _K.FALLBACK, asks=True), Review(match)]
 
     def _answer(self, entry: Entry, remember: bool = True) -> list[Action]:
         self._offer = None

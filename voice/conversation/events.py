@@ -27,6 +27,27 @@ class Mode(StrEnum):
     """Any key (a kiosk button, an accessibility switch) starts one question."""
 
 
+class DialogueState(StrEnum):
+    """Where the conversation stands (whether the assistant is speaking is separate)."""
+
+    STARTING = "starting"
+    """No Started event yet."""
+    READY = "ready"
+    """Always mode: anything heard is a question or a command."""
+    AWAITING_WAKE = "awaiting_wake"
+    AWAITING_KEY = "awaiting_key"
+    LISTENING = "listening"
+    """The next utterance counts (after the wake phrase, a key, or the assistant's turn)."""
+    CONFIRMING = "confirming"
+    """Asked "Did you mean ...?"."""
+    CHOOSING = "choosing"
+    """Asked "Which one: the first, or the second?"."""
+    OFFERING = "offering"
+    """Offered follow-up questions after an answer."""
+    BROWSING = "browsing"
+    """Read a group of topics after "help"."""
+
+
 class CommandName(StrEnum):
     """What the always-available spoken commands (and the page's buttons) ask for."""
 
@@ -256,4 +277,57 @@ class SessionReset:
     """Settings and history forgotten (goodbye, or idle for too long)."""
 
 
-Action = Speak | StopSpeaking | Show | Offer | Listen | Cue | Review | SettingsChanged | SessionReset
+class Took(StrEnum):
+    """How the dialogue took one utterance (Understood.took)."""
+
+    QUESTION = "question"
+    """A question for the matcher: answered, confirmed ("Did you mean ...?") or a fallback."""
+    CHOSEN = "chosen"
+    """Words naming one of the entries just offered: that entry is answered."""
+    EMERGENCY = "emergency"
+    """An emergency: its message is said at once, cutting off anything else."""
+    COMMAND = "command"
+    """A spoken command: "repeat", "slower", "stop", "help", ... (Understood.command)."""
+    REPLY = "reply"
+    """A reply to what was asked or offered: "yes", "no", "the first" (Understood.command),
+    or "more topics"."""
+    THANKS = "thanks"
+    """ "Thank you" and the like: acknowledged."""
+    WAKE = "wake"
+    """A bare wake phrase: the assistant listens for the question."""
+    ECHO = "echo"
+    """The assistant's own words picked up by the microphone (or the emergency message it
+    is saying already): ignored."""
+    OVER_SPEECH = "over_speech"
+    """Words over the assistant's speech that are no command: not acted on (they may be its
+    own voice, misheard)."""
+    NOT_ADDRESSED = "not_addressed"
+    """Not meant for the assistant: no wake phrase, no key pressed."""
+    FILLER = "filler"
+    """Nothing to act on: "um", "okay", no words at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """How the dialogue took a Heard utterance: the first action for every Heard, so that a
+    shell reports what was decided without parsing the words again."""
+
+    took: Took
+    text: str
+    """The words heard, spaces normalised (wake phrase included)."""
+    match: Match | None = None
+    """The matcher's decision the dialogue acted on: for QUESTION, and for EMERGENCY and
+    CHOSEN when the shell's own match of the whole text was given with Heard."""
+    command: CommandName | None = None
+    """For COMMAND, and for REPLY but "more topics"."""
+
+    @property
+    def asked(self) -> bool:
+        """The words were taken as a question (the matcher's decision is what happened),
+        not as a command, a reply, or nothing."""
+        return self.took in (Took.QUESTION, Took.CHOSEN, Took.EMERGENCY)
+
+
+Action = (
+    Speak | StopSpeaking | Show | Offer | Listen | Cue | Review | SettingsChanged | SessionReset | Understood
+)

@@ -25,7 +25,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voice.errors import VoiceError
-from voice.service import api, listen
+from voice.service import api, session
 from voice.service.errors import status_for
 from voice.service.runtime import Runtime, host_allowed, own_origin, same_origin
 
@@ -204,7 +204,7 @@ def create_app(runtime: Runtime, *, warm_up: bool = False) -> FastAPI:
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(api.router)
-    app.include_router(listen.router)
+    app.include_router(session.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -5,42 +5,32 @@ Every engine call goes through one gate per event loop: one call at a time for w
 two for Vosk. Holding so few worker threads leaves the others free for typed questions
 and synthesis. Optional work is skipped whenever the engine has anything to do: partial
 transcripts, and the speculative transcript at a pause (which, when the pause turns out
-to be the end, has the reply ready as soon as the end silence is over).
+to be the end, has the reply ready as soon as the end silence is over). Which
+transcriptions to make, and which to act on, turn-taking decides (voice/conversation/turns.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from voice.asr import Recognizer, RecognizerStream, Transcript, engine_spec
 from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
-from voice.core.matcher import Match
+from voice.conversation.turns import Transcribe, Transcribed, TranscriptionFailed
 from voice.errors import VoiceError
 from voice.service.runtime import Runtime
 from voice.spoken import match_transcript
 
-log = logging.getLogger("voice.service.listen")
+log = logging.getLogger("voice.service.session")
 
 PARTIAL_EVERY_S = 1.0
 """Seconds of new speech between partial transcripts."""
 _ENGINE_ERRORS = (VoiceError, RuntimeError, ValueError, OSError)
 """What an engine call may raise for a bad utterance or a broken model (not a bug here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recognised:
-    """The outcome of one utterance."""
-
-    transcript: Transcript | None
-    match: Match | None
-    """The matcher's decision; None when no words were recognised (or on error)."""
-    error: Exception | None = None
-    """Why recognition failed."""
 
 
 class EngineGate:
@@ -100,22 +90,25 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 
 class Hearing:
-    """One session's recognition, driven by its endpointer's events. Tasks are made with
-    the session's `spawn`, so that they end with it; partials go to `on_partial`."""
+    """One session's engine calls: the transcriptions its turn-taking asks for, and partial
+    transcripts while an utterance goes on. Tasks are made with the session's `spawn`, so
+    that they end with it; partials go to `on_partial` while `hearing()` (the utterance in
+    progress, None between utterances) still names the utterance they were made for."""
 
     def __init__(
-        self, runtime: Runtime, recognizer: Recognizer, spawn: Spawn, on_partial: Callable[[str], None]
+        self,
+        runtime: Runtime,
+        recognizer: Recognizer,
+        spawn: Spawn,
+        on_partial: Callable[[str], None],
+        hearing: Callable[[], int | None],
     ) -> None:
         self.runtime = runtime
         self.recognizer = recognizer
         self.gate = engine_gate(runtime, recognizer)
         self._spawn = spawn
         self._on_partial = on_partial
-        self.utterance = 0
-        """Counts utterances, so that a late result is not taken for a newer question's."""
-        self._speculation: tuple[int, asyncio.Task[Recognised]] | None = None
-        self._ended = 0
-        """The last utterance that ended: no partials for it any more."""
+        self._hearing = hearing
         self._stream: list[RecognizerStream] = []
         self._partial_audio = bytearray()
         self._partial_running = False
@@ -125,28 +118,28 @@ class Hearing:
         self._own = 0
         """This session's engine calls running or waiting."""
 
-    def _others_busy(self) -> bool:
+    def others_busy(self) -> bool:
+        """Other sessions' engine calls are running or waiting: optional work waits (this
+        session's own partial may still be running: it is short)."""
         return self.gate.pending > self._own
 
     def started(self) -> None:
         """Speech started: a new utterance."""
-        self.utterance += 1
-        self._speculation = None
         self._stream = []  # a partial still running keeps the old one
         self._partial_audio.clear()
         self._paused = False
 
-    def forget(self) -> None:
-        """Drop the utterance in progress (push-to-talk starts a fresh question)."""
-        self.utterance += 1
-        self._ended = self.utterance
-        self._speculation = None
+    def paused(self) -> None:
+        """A short pause: no more timed partials for this utterance."""
+        self._paused = True
 
     def heard(self, pcm16: bytes) -> None:
         """Audio inside an utterance: a partial transcript when one is due and the engine is idle."""
         self._partial_audio += pcm16
+        utterance = self._hearing()
         if (
-            self._paused
+            utterance is None
+            or self._paused
             or self._partial_running
             or self.gate.busy
             or len(self._partial_audio) < PARTIAL_EVERY_S * SAMPLE_RATE * 2
@@ -154,44 +147,26 @@ class Hearing:
             return
         audio, self._partial_audio = bytes(self._partial_audio), bytearray()
         self._partial_running = True
-        self._spawn(self._run_partial(self.utterance, self._stream, audio))
+        self._spawn(self._run_partial(utterance, self._stream, audio))
 
-    def paused(self, pcm16: bytes) -> None:
-        """A short pause: transcribe what was said so far, unless other sessions need the
-        engine (this session's own partial may still be running: it is short)."""
-        self._paused = True
-        if self._others_busy():
-            self._speculation = None
-            return
-        self._speculation = (self.utterance, self._spawn(self._speculate(self.utterance, pcm16)))
-
-    def ended(self, pcm16: bytes, after_pause: bool) -> asyncio.Task[Recognised]:
-        """The utterance is over; its result, from the speculation at the last pause when
-        `after_pause` (nothing was said since) and one was made."""
-        self._ended = self.utterance
-        speculation, self._speculation = self._speculation, None
-        if after_pause and speculation is not None and speculation[0] == self.utterance:
-            return speculation[1]
-        return self._spawn(self.recognise(pcm16))
-
-    async def recognise(self, pcm16: bytes) -> Recognised:
-        """Never raises: a speculation's failure may never be looked at."""
+    async def transcribe(
+        self, job: Transcribe, speaking: Callable[[], bool]
+    ) -> Transcribed | TranscriptionFailed:
+        """Transcript and match, for turn-taking; `speaking()` says whether a reply is playing
+        when they are ready. An engine's failure is returned, not raised: a speculation's
+        may never be looked at."""
         self._own += 1
         try:
-            transcript: Transcript = await self.gate.run(self.runtime, _transcribe, self.recognizer, pcm16)
+            transcript: Transcript = await self.gate.run(
+                self.runtime, _transcribe, self.recognizer, job.pcm16
+            )
         except _ENGINE_ERRORS as exc:
-            return Recognised(None, None, exc)
+            return TranscriptionFailed(job.job, time.monotonic(), exc)
         finally:
             self._own -= 1
-        heard = transcript.text.strip() != ""
-        return Recognised(transcript, match_transcript(transcript, self.runtime.matcher) if heard else None)
-
-    async def _speculate(self, utterance: int, pcm16: bytes) -> Recognised:
-        result = await self.recognise(pcm16)
-        still_asking = utterance == self.utterance and self._ended != utterance
-        if result.transcript is not None and result.transcript.text and still_asking:
-            self._on_partial(result.transcript.text)  # the person is still pausing, or goes on
-        return result
+        text = transcript.text.strip()
+        match = match_transcript(transcript, self.runtime.matcher) if text else None
+        return Transcribed(job.job, time.monotonic(), text, match, speaking(), transcript)
 
     async def _run_partial(self, utterance: int, stream: list[RecognizerStream], pcm16: bytes) -> None:
         self._own += 1
@@ -203,5 +178,5 @@ class Hearing:
         finally:
             self._own -= 1
             self._partial_running = False
-        if text and utterance == self.utterance and self._ended != utterance:
+        if text and self._hearing() == utterance:
             self._on_partial(text)

@@ -1,6 +1,6 @@
 """The WebSocket `/api/listen` protocol: what a kiosk page and the server say to each other.
 
-Pure: messages in, events and dataclasses out; the session that runs it is listen.py.
+Pure: messages in, events and dataclasses out; the session that runs it is session.py.
 
 `ws://HOST:PORT/api/listen?mode=always&end_silence=1.5` (both optional): `mode` is how a
 question starts (voice.conversation.events.Mode: "always", the default, treats everything heard as a
@@ -19,15 +19,17 @@ Client to server:
   never sends "done" is taken to have played each reply to its end.
 
 Server to client, JSON text frames with a "type": ready {mode, settings, end_silence,
-sample_rate, max_frame_bytes, title} first; speech_started; speech_ended; partial {text}
-(skipped while the engine is busy); heard {text, while_speaking}; no_speech (an utterance
-held no words); decision {the Match.to_dict fields, transcript} when the words were taken
-as a question; speak {id, text, kind, settings, seconds}, followed at once by one binary
-frame, the reply as a 16-bit mono WAV with the volume already applied; stop_speaking;
-show {role, text}; offer {kind, choices: [{entry_id, question}]}; cue {name}; listen
-(push-to-talk: ask now); settings {settings}; reset (the session was forgotten); error
-{message, fatal}. A bad frame or message gets a non-fatal error and the session goes on;
-after a fatal one the server closes the socket.
+sample_rate, max_frame_bytes, title} first; speech_started; speech_ended (also at a
+pause, when what was said so far is an emergency, or a command over the assistant's
+speech: the rest of that utterance is dropped); partial {text} (skipped while the engine
+is busy); heard {text, while_speaking}; no_speech (an utterance held no words); decision
+{the Match.to_dict fields, transcript} when the dialogue took the words as a question
+(voice.conversation.events.Understood); speak {id, text, kind, settings, seconds},
+followed at once by one binary frame, the reply as a 16-bit mono WAV with the volume
+already applied; stop_speaking; show {role, text}; offer {kind, choices: [{entry_id,
+question}]}; cue {name}; listen (push-to-talk: ask now); settings {settings}; reset (the
+session was forgotten); error {message, fatal}. A bad frame or message gets a non-fatal
+error and the session goes on; after a fatal one the server closes the socket.
 
 Close codes: 1013 when every session slot is taken (try again later), 1008 for a refused
 Origin or bad query parameters, 1011 when the speech engine cannot run, 1000 after a
@@ -39,9 +41,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from voice.conversation.commands import parse_command, parse_reply, split_wake
 from voice.conversation.events import (
     Action,
     Chose,
@@ -58,19 +59,20 @@ from voice.conversation.events import (
     Show,
     Speak,
     SpeechDone,
-    SpeechKind,
     StopSpeaking,
     VoiceSettings,
 )
 from voice.errors import VoiceError
+
+if TYPE_CHECKING:
+    from voice.asr import Transcript
+    from voice.core.matcher import Match
 
 MAX_FRAME_BYTES = 32_000
 """Bytes: the largest audio frame accepted, 1 s at 16 kHz; the page sends 640 (20 ms)."""
 MAX_TEXT_CHARS = 4_096
 """Characters of one JSON message; the longest real one is under 100."""
 END_SILENCE_RANGE_S = (0.5, 5.0)
-QUESTION_KINDS = frozenset({SpeechKind.ANSWER, SpeechKind.CONFIRM, SpeechKind.FALLBACK, SpeechKind.EMERGENCY})
-"""Replies that show the words were taken as a question."""
 Message = dict[str, Any]
 """One JSON event for the client."""
 
@@ -184,15 +186,6 @@ def action_event(action: Action) -> Message | None:
     return None
 
 
-def took_as_question(text: str, actions: list[Action], wake_phrase: str) -> bool:
-    """Whether the dialogue took `text` as a question, so that the matcher's decision is
-    what happened: it speaks an answer, a confirmation, a fallback or an emergency, and
-    the words were not a command ("repeat" says the last answer again, as an answer)."""
-    kinds = {action.kind for action in actions if isinstance(action, Speak)}
-    if SpeechKind.EMERGENCY in kinds:
-        return True
-    if not kinds & QUESTION_KINDS:
-        return False
-    rest = split_wake(text, wake_phrase)
-    question = text if rest is None else rest
-    return parse_command(question) is None and parse_reply(question) is None
+def decision_event(match: Match, transcript: Transcript) -> Message:
+    """The matcher's decision for words the dialogue took as a question (Understood.asked)."""
+    return {"type": "decision", **match.to_dict(asr_ms=transcript.asr_ms), "transcript": transcript.text}

@@ -1,6 +1,6 @@
 """The kiosk service's shared state: one Runtime per app, in `app.state.runtime`.
 
-How an endpoint (and the WebSocket in listen.py) uses it::
+How an endpoint (and the WebSocket session in session.py) uses it::
 
     runtime = get_runtime(websocket)          # or request
     check_origin(websocket)                   # raises OriginRefusedError for another site's page

@@ -1,14 +1,14 @@
 """The hands-free conversation on a microphone and a speaker: `voicefaq listen`.
 
-The I/O shell around the pure Dialogue. One thread reads the microphone, one plays
-speech, one (push-to-talk) reads keys, one runs speech recognition; all of them post
-to one inbox, and only the main loop touches the dialogue.
+The I/O shell around the pure Dialogue and turn-taking (voice/conversation/turns.py).
+One thread reads the microphone, one plays speech, one (push-to-talk) reads keys, one
+runs speech recognition; all of them post to one inbox, and only the main loop touches
+the dialogue and the turns.
 
 Latency: the reply should start no later than the end-of-question silence plus
-300 ms. So when the speaker pauses (EndpointKind.PAUSED, 0.3 s into the silence) the
-audio so far is transcribed, matched and its first sentence synthesised at once; if
-the pause turns out to be the end, that work is already done when the silence is
-over. If the person goes on speaking, the next pause starts again.
+300 ms. So the transcription turn-taking asks for at a pause is also matched, and its
+reply's first sentence synthesised, on the recognition thread at once; if the pause
+turns out to be the end, that work is already done when the silence is over.
 """
 
 from __future__ import annotations
@@ -26,13 +26,11 @@ from pathlib import Path
 from voice.asr import Recognizer
 from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
 from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
-from voice.conversation.commands import parse_command
 from voice.conversation.dialogue import Dialogue, DialogueConfig
 from voice.conversation.events import (
     Action,
     Cue,
     Event,
-    Heard,
     KeyDown,
     Listen,
     PausedMidQuestion,
@@ -47,12 +45,24 @@ from voice.conversation.events import (
     StopSpeaking,
     Tick,
 )
+from voice.conversation.turns import (
+    Cancel,
+    CutShort,
+    Failed,
+    Hear,
+    NoWords,
+    Restart,
+    Transcribe,
+    Transcribed,
+    TurnAction,
+    Turns,
+)
 from voice.core.faq import FaqSet
-from voice.core.matcher import Decision, Match, Matcher
+from voice.core.matcher import Match, Matcher
 from voice.errors import AudioDeviceError, VoiceError
 from voice.speech.output import Player, SpeechOutput
 from voice.speech.tts import Synthesizer
-from voice.spoken import match_transcript
+from voice.spoken import match_transcript, turn_input
 from voice.terminal.captions import Captions
 
 log = logging.getLogger(__name__)
@@ -86,22 +96,12 @@ class _Audio:
 
 
 @dataclass(frozen=True, slots=True)
-class _Transcribed:
+class _Result:
+    """A transcription done on the recognition thread; the main loop makes it Transcribed."""
+
     job: int
-    """Which transcription this is: several may run for one utterance, one per pause."""
-    utterance: int
     text: str
     match: Match | None
-    speculative: bool
-    """Transcribed at a pause, before the utterance was known to be over."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    id: int
-    utterance: int
-    speculative: bool
-    while_speaking: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ class _Failed:
     error: BaseException
 
 
-_Item = _Audio | _Transcribed | _Failed | Event | None
+_Item = _Audio | _Result | _Failed | Event | None
 
 
 class Listener:
@@ -138,17 +138,11 @@ class Listener:
         self._inbox: queue.Queue[_Item] = queue.Queue()
         self._asr = ThreadPoolExecutor(1, thread_name_prefix="voicefaq-asr")
         self._output = SpeechOutput(synthesizer, player, self.on_speech_done, self._on_first_sample)
+        self._turns = Turns(self._dialogue.language)
+        self._jobs: dict[int, Future[_Result]] = {}
+        """Transcriptions asked for and not yet taken, by job."""
         self.replies: list[tuple[int, float]] = []
         """(speak id, monotonic seconds when its first sample was played)."""
-        self._utterance = 0
-        """Counts utterances, so that a late speculative result is not mistaken for a newer one."""
-        self._jobs = 0
-        self._speculation: tuple[int, int, Future[_Transcribed]] | None = None
-        """(utterance, job, future) of the transcription started at the latest pause."""
-        self._awaiting: int | None = None
-        """The job whose transcript ends the current utterance."""
-        self._spoke_during = False
-        self._ended_at = 0.0
         self.turns: list[Turn] = []
 
     def _post(self, item: _Item) -> None:
@@ -195,97 +189,61 @@ class Listener:
             self._output.close()
             self._asr.shutdown(wait=False, cancel_futures=True)
 
-    def _handle(self, item: _Audio | _Transcribed | Event) -> None:
+    def _handle(self, item: _Audio | _Result | Event) -> None:
         if isinstance(item, _Audio):
             for endpoint in self._endpointer.feed(item.pcm16):
-                self._on_endpoint(endpoint.kind, endpoint.pcm16)
-        elif isinstance(item, _Transcribed):
-            self._on_transcribed(item)
+                if endpoint.kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
+                    self._record(endpoint.pcm16)
+                heard = turn_input(endpoint, self._clock(), self._output.busy)
+                if heard is not None:
+                    self._take(self._turns.feed(heard))
+        elif isinstance(item, _Result):
+            self._jobs.pop(item.job, None)
+            now, busy = self._clock(), self._output.busy
+            self._take(self._turns.feed(Transcribed(item.job, now, item.text, item.match, busy)))
         else:
             self._act(self._dialogue.handle(item))
 
-    def _on_endpoint(self, kind: EndpointKind, pcm16: bytes) -> None:
-        now = self._clock()
-        if kind is EndpointKind.SPEECH_STARTED:
-            self._utterance += 1
-            self._speculation = None
-            self._spoke_during = self._output.busy
-        elif kind is EndpointKind.PAUSED:
-            self._speculate(pcm16)
-        elif kind is EndpointKind.STILL_LISTENING:
-            self._act(self._dialogue.handle(PausedMidQuestion(now)))
-        elif kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
-            self._ended_at = now
-            self._spoke_during = self._spoke_during or self._output.busy
-            self._record(pcm16)
-            speculation = self._speculation
-            if kind is EndpointKind.SPEECH_ENDED and speculation and speculation[0] == self._utterance:
-                _, self._awaiting, future = speculation  # posted when ready, if it is not already
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    self._on_transcribed(future.result())
-            else:
-                self._awaiting, _ = self._submit(pcm16, speculative=False)
+    def _take(self, actions: Iterable[TurnAction]) -> None:
+        """Carries out what turn-taking decided."""
+        for action in actions:
+            if isinstance(action, Transcribe):
+                future = self._asr.submit(self._transcribe, action)
+                future.add_done_callback(self._post_result)
+                self._jobs[action.job] = future
+            elif isinstance(action, Cancel):
+                job = self._jobs.pop(action.job, None)
+                if job is not None:
+                    job.cancel()  # not started yet: the engine is free sooner
+            elif isinstance(action, CutShort):
+                self._endpointer.reset()
+            elif isinstance(action, Hear):
+                self.turns.append(Turn(action.heard.text, action.ended_at, action.speculative))
+                self._act(self._dialogue.handle(action.heard))
+            elif isinstance(action, PausedMidQuestion):
+                self._act(self._dialogue.handle(action))
+            elif isinstance(action, NoWords):
+                log.info("an utterance with no recognisable words was ignored")
+            elif isinstance(action, Failed):  # not fed: every failure stops the loop (run)
+                raise VoiceError(f"speech recognition stopped working: {action.error}")
+            # Partial, Discard: nothing to show, nothing to do
 
-    def _speculate(self, pcm16: bytes) -> None:
-        if self._speculation is not None:
-            self._speculation[2].cancel()  # an older pause's work, not started yet
-        job, future = self._submit(pcm16, speculative=True)
-        self._speculation = (self._utterance, job, future)
-
-    def _submit(self, pcm16: bytes, speculative: bool) -> tuple[int, Future[_Transcribed]]:
-        self._jobs += 1
-        job = _Job(self._jobs, self._utterance, speculative, self._output.busy)
-        future = self._asr.submit(self._transcribe, job, pcm16)
-        future.add_done_callback(self._post_result)
-        return job.id, future
-
-    def _transcribe(self, job: _Job, pcm16: bytes) -> _Transcribed:
+    def _transcribe(self, job: Transcribe) -> _Result:
         """Runs on the recognition thread: transcript, match, and the reply's first sentence."""
-        transcript = self._recognizer.transcribe(Audio(pcm16_to_float(pcm16), SAMPLE_RATE, 1))
+        transcript = self._recognizer.transcribe(Audio(pcm16_to_float(job.pcm16), SAMPLE_RATE, 1))
         text = transcript.text.strip()
         if not text:
-            return _Transcribed(job.id, job.utterance, "", None, job.speculative)
+            return _Result(job.job, "", None)
         match = match_transcript(transcript, self._matcher)
-        if not job.while_speaking:
+        if not job.over_speech:
             self._output.prepare(match.say, self._dialogue.settings)
-        return _Transcribed(job.id, job.utterance, text, match, job.speculative)
+        return _Result(job.job, text, match)
 
-    def _post_result(self, future: Future[_Transcribed]) -> None:
+    def _post_result(self, future: Future[_Result]) -> None:
         if future.cancelled():
             return
         error = future.exception()
         self._post(_Failed(error) if error else future.result())
-
-    def _on_transcribed(self, result: _Transcribed) -> None:
-        if result.job == self._awaiting:
-            self._dispatch(result)
-        elif (
-            result.speculative
-            and result.utterance == self._utterance
-            and self._endpointer.in_speech
-            and self._urgent(result)
-        ):
-            # An emergency, or "stop" while speaking, acts at the first pause, not after
-            # the whole end silence; the rest of the utterance is dropped.
-            self._endpointer.reset()
-            self._ended_at = self._clock()
-            self._spoke_during = self._spoke_during or self._output.busy
-            self._dispatch(result)
-        # else: a pause that was not the end, or a result overtaken by a newer question
-
-    def _urgent(self, result: _Transcribed) -> bool:
-        if result.match is not None and result.match.decision is Decision.EMERGENCY:
-            return True
-        return self._output.busy and parse_command(result.text) is not None
-
-    def _dispatch(self, result: _Transcribed) -> None:
-        self._awaiting = None
-        if not result.text:
-            log.info("an utterance with no recognisable words was ignored")
-            return
-        self.turns.append(Turn(result.text, self._ended_at, result.speculative))
-        heard = Heard(result.text, self._clock(), while_speaking=self._spoke_during, match=result.match)
-        self._act(self._dialogue.handle(heard))
 
     def _record(self, pcm16: bytes) -> None:
         directory = self.config.record_dir
@@ -294,7 +252,7 @@ class Listener:
         import soundfile
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = directory / f"utterance-{stamp}-{self._utterance:04d}.wav"
+        path = directory / f"utterance-{stamp}-{self._turns.utterance:04d}.wav"
         try:
             soundfile.write(path, pcm16_to_float(pcm16), SAMPLE_RATE, subtype="PCM_16")
         except (OSError, RuntimeError) as exc:  # libsndfile reports an unwritable path as RuntimeError
@@ -315,10 +273,12 @@ class Listener:
                 if self._review is not None:
                     self._review(action.match, action.match.input)
             elif isinstance(action, Listen):
-                self._endpointer.reset()  # a fresh question: no half-heard audio from before the key
+                # A fresh question: nothing half-heard, or still being transcribed, from before the key.
+                self._endpointer.reset()
+                self._take(self._turns.feed(Restart(self._clock())))
             elif isinstance(action, SessionReset | SettingsChanged):
                 log.info("%s", action)
-            else:  # Offer: choices are spoken; the terminal has no buttons to draw
+            else:  # Offer (choices are spoken; the terminal has no buttons to draw), Understood
                 log.debug("%s", action)
 
     def _on_first_sample(self, speak_id: int) -> None:

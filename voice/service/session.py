@@ -1,8 +1,9 @@
 """The WebSocket `/api/listen`: one kiosk's spoken conversation, streamed.
 
 The protocol (messages, events, close codes) is described in voice/service/protocol.py
-and in README.md. Here is the I/O shell around the pure Dialogue: the socket, the
-endpointer, the shared speech engine, synthesis and the review log. Everything runs on
+and in README.md. Here is the I/O shell around the pure Dialogue and turn-taking
+(voice/conversation/turns.py): the socket, the endpointer, the shared speech engine,
+synthesis and the review log. Everything runs on
 the event loop except engine calls and synthesis, which run in worker threads; one
 sender task is the only writer to the socket, so a "speak" event and its WAV are never
 separated.
@@ -28,7 +29,6 @@ from voice.conversation.dialogue import Dialogue, DialogueConfig
 from voice.conversation.events import (
     Action,
     Event,
-    Heard,
     Listen,
     Mode,
     PausedMidQuestion,
@@ -38,6 +38,19 @@ from voice.conversation.events import (
     Started,
     StopSpeaking,
     Tick,
+    Understood,
+)
+from voice.conversation.turns import (
+    Cancel,
+    CutShort,
+    Failed,
+    Hear,
+    NoWords,
+    Partial,
+    Restart,
+    Transcribe,
+    TurnAction,
+    Turns,
 )
 from voice.errors import ModelNotFoundError, VoiceError
 from voice.service.errors import (
@@ -46,24 +59,25 @@ from voice.service.errors import (
     OriginRefusedError,
     SessionsFullError,
 )
-from voice.service.hearing import Hearing, Recognised
+from voice.service.hearing import Hearing
 from voice.service.protocol import (
     MAX_FRAME_BYTES,
     Message,
     ProtocolError,
     action_event,
     check_audio,
+    decision_event,
     error_event,
     parse_message,
     parse_query,
     settings_dict,
     speak_event,
-    took_as_question,
 )
 from voice.service.runtime import Runtime, check_origin, get_runtime
+from voice.spoken import turn_input
 
 router = APIRouter()
-log = logging.getLogger("voice.service.listen")
+log = logging.getLogger("voice.service.session")
 
 TICK_S = 1.0
 """How often time is passed to the dialogue (idle reset) and reply deadlines are checked."""
@@ -106,13 +120,13 @@ class ListenSession:
         )
         self.endpointer = Endpointer(self.endpoint)
         self.dialogue = Dialogue(runtime.faq_set, runtime.matcher, DialogueConfig(mode=mode))
+        self.turns = Turns(self.dialogue.language)
         self.hearing: Hearing | None = None
+        self.jobs: dict[int, asyncio.Task[None]] = {}
+        """Transcriptions turn-taking asked for, still running or waiting for the engine."""
         self.entry_ids = frozenset(entry.id for entry in runtime.faq_set.entries)
         self.outbox: asyncio.Queue[Message | Speak | Review | _Fatal] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.awaiting: int | None = None
-        """The utterance whose transcript is awaited."""
-        self.spoke_during = False
         self.playing: dict[int, float] = {}
         """Speak ids not yet reported done -> monotonic time their audio should end (inf: not sent yet)."""
         self.play_until = 0.0
@@ -129,7 +143,11 @@ class ListenSession:
         except ModelNotFoundError as exc:
             raise _Fatal(f"the speech engine cannot run: {exc}", WS_INTERNAL_ERROR) from None
         self.hearing = Hearing(
-            self.runtime, recognizer, self.spawn, lambda text: self.send({"type": "partial", "text": text})
+            self.runtime,
+            recognizer,
+            self.spawn,
+            lambda text: self.send({"type": "partial", "text": text}),
+            lambda: self.turns.hearing,
         )
         await self.ws.send_json(
             {
@@ -252,18 +270,15 @@ class ListenSession:
             kind = endpoint.kind
             if kind is EndpointKind.SPEECH_STARTED:
                 self.hearing.started()
-                self.spoke_during = self.speaking()
                 self.send({"type": "speech_started"})
             elif kind is EndpointKind.PAUSED:
-                self.hearing.paused(endpoint.pcm16)
-            elif kind is EndpointKind.STILL_LISTENING:
-                self.handle(PausedMidQuestion(time.monotonic()))
+                self.hearing.paused()
             elif kind in (EndpointKind.SPEECH_ENDED, EndpointKind.MAX_LENGTH):
                 self.send({"type": "speech_ended"})
-                self.spoke_during = self.spoke_during or self.speaking()
-                self.awaiting = self.hearing.utterance
-                result = self.hearing.ended(endpoint.pcm16, after_pause=kind is EndpointKind.SPEECH_ENDED)
-                self.spawn(self.finish(self.awaiting, self.spoke_during, result))
+            free = not self.hearing.others_busy()
+            heard = turn_input(endpoint, time.monotonic(), self.speaking(), engine_free=free)
+            if heard is not None:
+                self.take(self.turns.feed(heard))
         if self.endpointer.in_speech:
             self.hearing.heard(data)
 
@@ -271,29 +286,53 @@ class ListenSession:
         """A reply is playing (or about to): what is heard now is talking over it."""
         return bool(self.playing)
 
-    async def finish(self, utterance: int, while_speaking: bool, task: asyncio.Task[Recognised]) -> None:
-        result = await task
-        if isinstance(result.error, ModelNotFoundError):
-            self.outbox.put_nowait(_Fatal(f"the speech engine cannot run: {result.error}", WS_INTERNAL_ERROR))
-            return
-        if result.error is not None:
-            log.error("speech recognition failed", exc_info=result.error)
-            self.send(
-                error_event(f"speech recognition failed on that question ({result.error}); please ask again")
-            )
-            return
-        if utterance != self.awaiting:
-            return  # a newer question, or push-to-talk started over
-        self.awaiting = None
-        if result.match is None or result.transcript is None:
-            self.send({"type": "no_speech"})
-            return
-        text = result.match.input
-        self.send({"type": "heard", "text": text, "while_speaking": while_speaking})
-        actions = self.dialogue.handle(Heard(text, time.monotonic(), while_speaking, result.match))
-        if took_as_question(text, actions, self.dialogue.wake_phrase):
-            decision = result.match.to_dict(asr_ms=result.transcript.asr_ms)
-            self.send({"type": "decision", **decision, "transcript": result.transcript.text})
+    # What turn-taking asks for.
+
+    def take(self, actions: Iterable[TurnAction]) -> None:
+        for action in actions:
+            if isinstance(action, Transcribe):
+                self.jobs[action.job] = self.spawn(self.transcribe(action))
+            elif isinstance(action, Cancel) and action.job in self.jobs:
+                # Not wanted any more: one still waiting for the engine never runs, so the
+                # engine is free sooner; one running finishes in its thread, unread.
+                self.jobs.pop(action.job).cancel()
+            elif isinstance(action, Partial):
+                self.send({"type": "partial", "text": action.text})
+            elif isinstance(action, CutShort):
+                self.endpointer.reset()  # barge-in: the rest of the utterance is dropped
+                self.send({"type": "speech_ended"})
+            elif isinstance(action, Hear):
+                self.hear(action)
+            elif isinstance(action, NoWords):
+                self.send({"type": "no_speech"})
+            elif isinstance(action, Failed) and isinstance(action.error, ModelNotFoundError):
+                message = f"the speech engine cannot run: {action.error}"
+                self.outbox.put_nowait(_Fatal(message, WS_INTERNAL_ERROR))
+            elif isinstance(action, Failed):
+                log.error("speech recognition failed", exc_info=action.error)
+                message = f"speech recognition failed on that question ({action.error}); please ask again"
+                self.send(error_event(message))
+            elif isinstance(action, PausedMidQuestion):
+                self.handle(action)
+            # Discard: nothing to do.
+
+    async def transcribe(self, job: Transcribe) -> None:
+        assert self.hearing is not None
+        try:
+            result = await self.hearing.transcribe(job, self.speaking)
+        finally:
+            self.jobs.pop(job.job, None)
+        self.take(self.turns.feed(result))
+
+    def hear(self, hear: Hear) -> None:
+        heard = hear.heard
+        self.send({"type": "heard", "text": heard.text, "while_speaking": heard.while_speaking})
+        actions = self.dialogue.handle(heard)
+        for action in actions:
+            if isinstance(action, Understood) and action.asked and hear.transcript is not None:
+                match = action.match or heard.match
+                if match is not None:
+                    self.send(decision_event(match, hear.transcript))
         self.act(actions)
 
     # What the dialogue asks for.
@@ -317,10 +356,9 @@ class ListenSession:
                     self.playing.clear()
                     self.play_until = 0.0
                 elif isinstance(action, Listen):
-                    self.endpointer.reset()  # a fresh question: nothing half-heard from before the key
-                    self.awaiting = None
-                    if self.hearing is not None:
-                        self.hearing.forget()
+                    # A fresh question: nothing half-heard, or still being transcribed, from before the key.
+                    self.endpointer.reset()
+                    self.take(self.turns.feed(Restart(time.monotonic())))
                 event = action_event(action)
                 if event is not None:
                     self.send(event)
