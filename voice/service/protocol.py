@@ -38,10 +38,11 @@ minute without any frame.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from voice.conversation.events import (
     Action,
@@ -111,38 +112,87 @@ def check_audio(frame: bytes) -> None:
         raise ProtocolError("audio frames must be 16-bit PCM: an even number of bytes")
 
 
+class _Message(BaseModel):
+    # Strict: "1" is not a speak_id and a list is not an entry id. Unknown keys are ignored,
+    # so a newer page still talks to an older service.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class _CommandMessage(_Message):
+    type: Literal["command"]
+    command: CommandName
+
+
+class _ChooseMessage(_Message):
+    type: Literal["choose"]
+    entry_id: Annotated[str, Field(max_length=200)]
+
+
+class _KeyMessage(_Message):
+    type: Literal["key"]
+
+
+class _DoneMessage(_Message):
+    type: Literal["done"]
+    speak_id: int
+    interrupted: bool = False
+
+
+_CLIENT_MESSAGE: TypeAdapter[_CommandMessage | _ChooseMessage | _KeyMessage | _DoneMessage] = TypeAdapter(
+    Annotated[
+        _CommandMessage | _ChooseMessage | _KeyMessage | _DoneMessage,
+        Field(discriminator="type"),
+    ]
+)
+"""The schema of what a client may send (docs/protocol.md, "Client to server")."""
+
+
 def parse_message(text: str, entry_ids: frozenset[str], at: float) -> Event:
-    """The dialogue event a client's JSON message stands for (SpeechDone for "done")."""
+    """The dialogue event a client's JSON message stands for (SpeechDone for "done"); a
+    ProtocolError saying how to send it right for anything off the schema."""
     if len(text) > MAX_TEXT_CHARS:
         raise ProtocolError(f"a text message may have at most {MAX_TEXT_CHARS} characters")
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
-        raise ProtocolError(
-            'text messages must be JSON, such as {"type": "command", "command": "repeat"}'
-        ) from None
-    kind = message.get("type") if isinstance(message, dict) else None
-    if kind == "command":
-        name = message.get("command")
-        if name not in set(CommandName):
-            names = ", ".join(c.value for c in CommandName)
-            raise ProtocolError(f"unknown command {name!r}; commands are {names}")
-        return Pressed(CommandName(name), at)
-    if kind == "choose":
-        entry_id = message.get("entry_id")
-        if entry_id not in entry_ids:
-            raise ProtocolError(f"no entry {entry_id!r} to choose; send an entry_id from an offer event")
-        return Chose(str(entry_id), at)
-    if kind == "key":
-        return KeyDown(at)
-    if kind == "done":
-        speak_id, interrupted = message.get("speak_id"), message.get("interrupted", False)
-        if type(speak_id) is not int or not isinstance(interrupted, bool):  # bool is an int: refused
+        message = _CLIENT_MESSAGE.validate_json(text)
+    except ValidationError as exc:
+        raise ProtocolError(_explain(exc)) from None
+    if isinstance(message, _CommandMessage):
+        return Pressed(message.command, at)
+    if isinstance(message, _ChooseMessage):
+        if message.entry_id not in entry_ids:
             raise ProtocolError(
-                '"done" needs "speak_id" (the speak event\'s id) and "interrupted" (true or false)'
+                f"no entry {message.entry_id!r} to choose; send an entry_id from an offer event"
             )
-        return SpeechDone(speak_id, at, interrupted)
-    raise ProtocolError(f"unknown message type {kind!r}; send command, choose, key or done")
+        return Chose(message.entry_id, at)
+    if isinstance(message, _KeyMessage):
+        return KeyDown(at)
+    return SpeechDone(message.speak_id, at, message.interrupted)
+
+
+def _explain(exc: ValidationError) -> str:
+    """The first thing wrong with a message, in words a client developer can act on."""
+    error = exc.errors(include_url=False)[0]
+    where = [str(part) for part in error["loc"]]
+    if error["type"] == "json_invalid":
+        return (
+            'text messages must be JSON (not nested deeply), such as {"type": "command", "command": "repeat"}'
+        )
+    if not where or error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        kind = error["input"].get("type") if isinstance(error["input"], dict) else None
+        return f"unknown message type {_shown(kind)}; send command, choose, key or done"
+    value = None if error["type"] == "missing" else error["input"]
+    if where[0] == "command":
+        names = ", ".join(command.value for command in CommandName)
+        return f"unknown command {_shown(value)}; commands are {names}"
+    if where[0] == "choose":
+        return f"no entry {_shown(value)} to choose; send an entry_id from an offer event"
+    return '"done" needs "speak_id" (the speak event\'s id) and "interrupted" (true or false)'
+
+
+def _shown(value: object) -> str:
+    """A client's value, quoted and cut short: it goes back to the client in a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def error_event(message: str, fatal: bool = False) -> Message:

@@ -73,6 +73,14 @@ class Limits:
     """Seconds: an uploaded file."""
     max_sessions: int = 20
     """Concurrent /api/listen sessions."""
+    max_idle_s: float = 180.0
+    """Seconds: a listening session in which nothing happens (no speech heard, no message,
+    no reply playing) is closed to free its place; a stream of silent frames is not use.
+    Longer than the page's own idle end (120 s), which the page reports to the person."""
+    max_audio_ahead_s: float = 5.0
+    """Seconds of audio a session may send ahead of real time (a page catching up after a
+    stall); faster is refused, since a client streaming at 100x queued minutes of speech
+    in front of every other kiosk's questions."""
     max_question_chars: int = MAX_QUESTION_CHARS
     """Characters of a typed question."""
     max_speech_chars: int = 2_000

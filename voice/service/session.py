@@ -134,6 +134,13 @@ class ListenSession:
         self.cancel_through = 0
         """Speak ids up to this one were stopped before they were sent."""
         self.last_frame = time.monotonic()
+        self.last_activity = self.last_frame
+        """When speech was last heard, a message taken or a reply played (the idle rule)."""
+        self.audio_started = self.last_frame
+        self.audio_s = 0.0
+        """Seconds of audio received: held to real time (Limits.max_audio_ahead_s)."""
+        self.refused = False
+        """The session is closing for what the client did: nothing more it sends is used."""
 
     # The socket.
 
@@ -241,6 +248,13 @@ class ListenSession:
                 message = f"nothing was received for {CLIENT_SILENT_S:.0f} s; stream microphone audio to stay"
                 self.outbox.put_nowait(_Fatal(message, WS_NORMAL))
                 return
+            if self.playing:
+                self.last_activity = now
+            idle_s = self.runtime.limits.max_idle_s
+            if now - self.last_activity > idle_s:
+                message = f"nothing was asked for {idle_s:.0f} s; the session ends to free its place"
+                self.outbox.put_nowait(_Fatal(message, WS_NORMAL))
+                return
             for speak_id, ends in sorted(self.playing.items()):
                 if ends + PLAYBACK_GRACE_S < now:
                     del self.playing[speak_id]
@@ -257,18 +271,32 @@ class ListenSession:
             return
         if isinstance(event, SpeechDone):
             self.playing.pop(event.speak_id, None)  # the dialogue itself ignores stale ids
+        self.last_activity = time.monotonic()
         self.handle(event)
 
     def on_audio(self, data: bytes) -> None:
+        if self.refused:
+            return
         try:
             check_audio(data)
         except ProtocolError as exc:
             self.send(error_event(str(exc)))
             return
         assert self.hearing is not None
+        self.audio_s += len(data) / (2 * SAMPLE_RATE)
+        ahead = self.audio_s - (time.monotonic() - self.audio_started)
+        if ahead > self.runtime.limits.max_audio_ahead_s:
+            message = (
+                f"audio arrives {ahead:.0f} s ahead of real time; stream the microphone as it records "
+                "(recordings go to POST /api/ask/audio)"
+            )
+            self.refused = True
+            self.outbox.put_nowait(_Fatal(message, WS_POLICY_VIOLATION))
+            return
         for endpoint in self.endpointer.feed(data):
             kind = endpoint.kind
             if kind is EndpointKind.SPEECH_STARTED:
+                self.last_activity = time.monotonic()
                 self.hearing.started()
                 self.send({"type": "speech_started"})
             elif kind is EndpointKind.PAUSED:
