@@ -28,7 +28,8 @@ from voice.cli import main
 from voice.review import ReviewLog
 from voice.service.app import create_app
 from voice.service.errors import SessionsFullError
-from voice.service.runtime import Limits, Runtime, same_origin
+from voice.service.limits import Limits
+from voice.service.runtime import Runtime, same_origin
 
 TOKEN = "a-staff-token-long-enough"
 SAME_ORIGIN = "http://localhost"

@@ -28,7 +28,8 @@ from voice.core.faq import load_set
 from voice.review import ReviewLog
 from voice.service import protocol, session
 from voice.service.app import create_app
-from voice.service.runtime import Limits, Runtime
+from voice.service.limits import Limits
+from voice.service.runtime import Runtime
 
 pytestmark = [
     pytest.mark.whisper,

@@ -145,16 +145,14 @@ class Service:
         assert "Traceback" not in text, text[-3000:]
 
 
-@pytest.fixture(scope="package")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """One service for the package's probes, on a copy of the bundled set (the probes add
-    files to it), with staff endpoints on and a review log in a temporary folder."""
-    folder = tmp_path_factory.mktemp("service")
+def start_service(folder: Path, *extra: str) -> tuple[Service, subprocess.Popen[str]]:
+    """`voicefaq serve --port 0 EXTRA` on a copy of the bundled set (the probes add files
+    to it), with staff endpoints on and a review log in `folder`."""
     answers = folder / "answers"
     shutil.copytree(ROOT / "answers" / "ms-physical-therapy", answers)
     log = folder / "serve.log"
     env = {**os.environ, "VOICEFAQ_ADMIN_TOKEN": TOKEN, "XDG_STATE_HOME": str(folder / "state")}
-    command = [sys.executable, "-m", "voice", "serve", "--port", "0", "--answers", str(answers)]
+    command = [sys.executable, "-m", "voice", "serve", "--port", "0", "--answers", str(answers), *extra]
     with log.open("w") as log_file:
         child = subprocess.Popen(
             command, stderr=subprocess.PIPE, stdout=log_file, text=True, env=env, cwd=ROOT
@@ -174,12 +172,23 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     threading.Thread(target=copy_log, daemon=True).start()
     running = Service(found.group(1), int(found.group(2)), child.pid, answers, log)
     running.normal_ask_s = statistics.median(running.ask_seconds() for _ in range(7))
+    return running, child
+
+
+def stop_service(child: subprocess.Popen[str]) -> None:
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+@pytest.fixture(scope="package")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service for the package's HTTP probes."""
+    running, child = start_service(tmp_path_factory.mktemp("service"))
     try:
         yield running
     finally:
-        child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_service(child)

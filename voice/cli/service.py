@@ -12,13 +12,16 @@ import os
 import socket
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from voice.cli.output import WIDTH, print_json
 from voice.cli.speech import add_recognizer_options
 from voice.core.config import ADMIN_TOKEN_ENV, default_answers_dir
 from voice.errors import VoiceError
 from voice.review import ReviewGroup, ReviewLog, default_path, group, parse_since
+from voice.service.limits import Limits
 
 EXIT_OK, EXIT_ERROR = 0, 1
 MIN_TOKEN_CHARS = 16
@@ -53,6 +56,39 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
         "--review-db", type=Path, metavar="PATH", help=f"review log file (default: {default_path()})"
     )
     serve.add_argument("--access-log", action="store_true", help="log every request (paths only)")
+    defaults = Limits()
+    serve.add_argument(
+        "--max-sessions",
+        type=_positive(int),
+        default=defaults.max_sessions,
+        metavar="N",
+        help="listening sessions (kiosks) at once (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--session-idle",
+        type=_positive(float),
+        default=defaults.max_idle_s,
+        metavar="SECONDS",
+        help="a listening session where nothing is asked for this long is closed (default: %(default)g)",
+    )
+
+
+Number = TypeVar("Number", int, float)
+
+
+def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
+    """An argparse type: a number above 0 (a limit of 0 would refuse everything)."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return parse
 
 
 def add_review_arguments(review: argparse.ArgumentParser) -> None:
@@ -139,6 +175,7 @@ def serve(args: argparse.Namespace) -> int:
         engine=args.engine,
         model_path=args.model,
         allowed_hosts=[*args.allowed_host, *_bound_name(args.host)],
+        limits=Limits(max_sessions=args.max_sessions, max_idle_s=args.session_idle),
     )
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
@@ -165,7 +202,7 @@ def serve(args: argparse.Namespace) -> int:
 
     # The web stack loads only once the settings are known to be good.
     from voice.service.app import create_app
-    from voice.service.server import ServerLimits
+    from voice.service.limits import ServerLimits
     from voice.service.server import serve as run_server
 
     app = create_app(runtime, warm_up=True)

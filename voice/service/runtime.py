@@ -30,7 +30,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -43,9 +42,9 @@ from voice.assistant import Assistant
 from voice.conversation.events import VoiceSettings
 from voice.core.faq import FaqSet
 from voice.core.matcher import Decision, Match, Matcher
-from voice.core.question import MAX_QUESTION_CHARS
 from voice.review import ReviewLog, ReviewLogError
 from voice.service.errors import OriginRefusedError, SessionsFullError
+from voice.service.limits import Limits
 
 if TYPE_CHECKING:
     from voice.asr import Recognizer
@@ -59,41 +58,6 @@ _HOST = re.compile(r"^(?P<name>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\
 """A Host header safe to repeat in a header (a name or address, optional port)."""
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _SECURE = {"http": "http", "ws": "http", "https": "https", "wss": "https"}
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What one request or session may ask of the service."""
-
-    max_body_bytes: int = 10 * 1024 * 1024
-    """Bytes: uploads and JSON bodies."""
-    max_utterance_s: float = 30.0
-    """Seconds: one spoken question (WebSocket and upload)."""
-    max_audio_s: float = 120.0
-    """Seconds: an uploaded file."""
-    max_sessions: int = 20
-    """Concurrent /api/listen sessions."""
-    max_idle_s: float = 180.0
-    """Seconds: a listening session in which nothing happens (no speech heard, no message,
-    no reply playing) is closed to free its place; a stream of silent frames is not use.
-    Longer than the page's own idle end (120 s), which the page reports to the person."""
-    max_audio_ahead_s: float = 5.0
-    """Seconds of audio a session may send ahead of real time (a page catching up after a
-    stall); faster is refused, since a client streaming at 100x queued minutes of speech
-    in front of every other kiosk's questions."""
-    max_question_chars: int = MAX_QUESTION_CHARS
-    """Characters of a typed question."""
-    max_speech_chars: int = 2_000
-    """Characters of one text turned into speech."""
-    speech_cache_bytes: int = 64 * 1024 * 1024
-    """Bytes of synthesised WAV kept in memory (least recently used dropped first)."""
-    worker_threads: int = 8
-    """Threads for blocking work (matching, engines, synthesis, SQLite)."""
-
-    def __post_init__(self) -> None:
-        for name in self.__dataclass_fields__:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"limit {name} must be positive, not {getattr(self, name)}")
 
 
 class SpeechCache:

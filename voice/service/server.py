@@ -16,30 +16,14 @@ import resource
 import socket
 import time
 from collections import Counter
-from dataclasses import dataclass
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from voice.service.limits import ServerLimits
+
 log = logging.getLogger("voice.service")
-HEADER_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """What a connection may hold of the server."""
-
-    header_timeout_s: float = HEADER_TIMEOUT_S
-    """Seconds a connection has to send its request line and headers."""
-    max_connections: int = 500
-    """Open connections (HTTP and WebSocket); more are answered 503 and closed. Lowered to
-    fit the process's open-file limit, with room for files, models and the engine."""
-    max_connections_per_client: int = 64
-    """Open connections from one address: a kiosk's browser uses a handful, so one client
-    flooding the service leaves room for every other kiosk."""
-    keep_alive_s: float = 5.0
-    """Seconds an idle kept-alive connection stays open."""
 
 
 class HeaderDeadlineProtocol(H11Protocol):
@@ -47,7 +31,7 @@ class HeaderDeadlineProtocol(H11Protocol):
     arrive in time (a "slowloris" client) and refusing a client's connections past its
     share; once a request is read, the app's own limits apply."""
 
-    header_timeout_s = HEADER_TIMEOUT_S
+    header_timeout_s = ServerLimits().header_timeout_s
     max_per_client = ServerLimits().max_connections_per_client
     open_by_client: Counter[str] = Counter()
     """Open connections by client address, shared by one server's connections (each server
