@@ -145,7 +145,7 @@ class Service:
         assert "Traceback" not in text, text[-3000:]
 
 
-def start_service(folder: Path, *extra: str) -> tuple[Service, subprocess.Popen[str]]:
+def start_service(folder: Path, *extra: str) -> tuple[Service, Callable[[], None]]:
     """`voicefaq serve --port 0 EXTRA` on a copy of the bundled set (the probes add files
     to it), with staff endpoints on and a review log in `folder`."""
     answers = folder / "answers"
@@ -164,31 +164,33 @@ def start_service(folder: Path, *extra: str) -> tuple[Service, subprocess.Popen[
 
     def copy_log() -> None:  # the rest of stderr, kept for assert_log_clean
         assert child.stderr is not None
-        with log.open("a") as sink:
+        with child.stderr, log.open("a") as sink:
             for line in child.stderr:
                 sink.write(line)
                 sink.flush()
 
-    threading.Thread(target=copy_log, daemon=True).start()
+    copying = threading.Thread(target=copy_log, daemon=True)
+    copying.start()
+
+    def stop() -> None:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        copying.join(timeout=60)  # it closes stderr at its end
+
     running = Service(found.group(1), int(found.group(2)), child.pid, answers, log)
     running.normal_ask_s = statistics.median(running.ask_seconds() for _ in range(7))
-    return running, child
-
-
-def stop_service(child: subprocess.Popen[str]) -> None:
-    child.send_signal(signal.SIGINT)
-    try:
-        child.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+    return running, stop
 
 
 @pytest.fixture(scope="package")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One service for the package's HTTP probes."""
-    running, child = start_service(tmp_path_factory.mktemp("service"))
+    running, stop = start_service(tmp_path_factory.mktemp("service"))
     try:
         yield running
     finally:
-        stop_service(child)
+        stop()

@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.hostile.conftest import HANG_GUARD_S, Service, start_service, stop_service
+from tests.hostile.conftest import HANG_GUARD_S, Service, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +27,13 @@ FRAME = bytes(640)
 @pytest.fixture(scope="module")
 def kiosk_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A service with few slots and a short idle rule, so that both can be probed quickly."""
-    running, child = start_service(
+    running, stop = start_service(
         tmp_path_factory.mktemp("ws"), "--max-sessions", str(SESSIONS), "--session-idle", str(IDLE_S)
     )
     try:
         yield running
     finally:
-        stop_service(child)
+        stop()
 
 
 def _open(service: Service) -> ClientConnection:
