@@ -31,8 +31,6 @@ class Limits:
     in front of every other kiosk's questions."""
     max_question_chars: int = MAX_QUESTION_CHARS
     """Characters of a typed question."""
-    max_speech_chars: int = 2_000
-    """Characters of one text turned into speech."""
     speech_cache_bytes: int = 64 * 1024 * 1024
     """Bytes of synthesised WAV kept in memory (least recently used dropped first)."""
     worker_threads: int = 8
