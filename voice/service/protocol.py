@@ -1,39 +1,9 @@
 """The WebSocket `/api/listen` protocol: what a kiosk page and the server say to each other.
 
 Pure: messages in, events and dataclasses out; the session that runs it is session.py.
-
-`ws://HOST:PORT/api/listen?mode=always&end_silence=1.5` (both optional): `mode` is how a
-question starts (voice.conversation.events.Mode: "always", the default, treats everything heard as a
-question or command; "push" waits for a "key" message; "wake" for the wake phrase);
-`end_silence` is the silence in seconds (0.5 to 5; 1.5 by default) that ends a question.
-
-Client to server:
-- binary frames: microphone audio, 16 kHz mono 16-bit little-endian PCM, any length up to
-  MAX_FRAME_BYTES (1 s), an even number of bytes. Stream it continuously, also while a
-  reply plays: what is heard before the reply's "done" is talking over it (barge-in), and
-  only commands such as "stop" and emergencies are acted on.
-- text frames, JSON: {"type": "command", "command": "repeat"} (any voice.conversation.events.CommandName);
-  {"type": "choose", "entry_id": "..."} (an offered choice or topic); {"type": "key"}
-  (push-to-talk: a key or switch was pressed); {"type": "done", "speak_id": N,
-  "interrupted": false} when the page finished (or stopped) playing a reply. A client that
-  never sends "done" is taken to have played each reply to its end.
-
-Server to client, JSON text frames with a "type": ready {mode, settings, end_silence,
-sample_rate, max_frame_bytes, title} first; speech_started; speech_ended (also at a
-pause, when what was said so far is an emergency, or a command over the assistant's
-speech: the rest of that utterance is dropped); partial {text} (skipped while the engine
-is busy); heard {text, while_speaking}; no_speech (an utterance held no words); decision
-{the Match.to_dict fields, transcript} when the dialogue took the words as a question
-(voice.conversation.events.Understood); speak {id, text, kind, settings, seconds},
-followed at once by one binary frame, the reply as a 16-bit mono WAV with the volume
-already applied; stop_speaking; show {role, text}; offer {kind, choices: [{entry_id,
-question}]}; cue {name}; listen (push-to-talk: ask now); settings {settings}; reset (the
-session was forgotten); error {message, fatal}. A bad frame or message gets a non-fatal
-error and the session goes on; after a fatal one the server closes the socket.
-
-Close codes: 1013 when every session slot is taken (try again later), 1008 for a refused
-Origin or bad query parameters, 1011 when the speech engine cannot run, 1000 after a
-minute without any frame.
+The protocol itself (query parameters, every message and event, close codes, limits) is
+written once, in docs/protocol.md; the client's messages are checked against the schema
+below (_CLIENT_MESSAGE).
 """
 
 from __future__ import annotations

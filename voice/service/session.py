@@ -1,7 +1,7 @@
 """The WebSocket `/api/listen`: one kiosk's spoken conversation, streamed.
 
-The protocol (messages, events, close codes) is described in voice/service/protocol.py
-and in README.md. Here is the I/O shell around the pure Dialogue and turn-taking
+The protocol (messages, events, close codes) is described in docs/protocol.md and parsed
+in voice/service/protocol.py. Here is the I/O shell around the pure Dialogue and turn-taking
 (voice/conversation/turns.py): the socket, the endpointer, the shared speech engine,
 synthesis and the review log. Everything runs on
 the event loop except engine calls and synthesis, which run in worker threads; one

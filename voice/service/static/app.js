@@ -1,6 +1,6 @@
 // The kiosk page: the microphone streams to the WebSocket /api/listen; replies are played
-// aloud and captioned. The protocol is described in README.md ("WebSocket /api/listen") and
-// in voice/service/session.py. No inline script or style (the Content-Security-Policy
+// aloud and captioned. The protocol is described in docs/protocol.md ("WebSocket
+// /api/listen"). No inline script or style (the Content-Security-Policy
 // forbids them) and nothing is loaded from outside this service.
 //
 // Page options, in its URL: ?mode=always|push|wake (how a question starts; the server's
