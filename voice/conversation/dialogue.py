@@ -1,7 +1,7 @@
 """The conversation as a pure state machine: `Dialogue.handle(event) -> list[Action]`.
 
 No audio, no clock, no I/O: the shells turn microphones, keys and buttons into
-events (voice/events.py) and carry out the actions. Rules, in order of precedence:
+events (voice/conversation/events.py) and carry out the actions. Rules, in order of precedence:
 
 1. An emergency in anything heard is answered at once, in any state, whatever the
    mode; nothing overrides it.
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from voice.conversation import prompts
 from voice.conversation.activation import Gate
+from voice.conversation.behaviour import DialogueConfig, DialogueConfigError
 from voice.conversation.commands import Reply, is_echo, parse_command, parse_reply, words
 from voice.conversation.events import (
     Action,
@@ -52,51 +53,13 @@ from voice.conversation.events import (
 from voice.core.faq import Emergency, Entry, FaqSet
 from voice.core.matcher import Decision, Match, Matcher
 from voice.core.topics import pick_offered, topic_groups
-from voice.errors import VoiceError
+
+__all__ = ["Dialogue", "DialogueConfig", "DialogueConfigError", "DialogueState"]
 
 _C = CommandName
 _K = SpeechKind
 
 _REPLIES = frozenset({_C.YES, _C.NO, _C.FIRST, _C.SECOND})
-
-
-class DialogueConfigError(VoiceError, ValueError):
-    """A dialogue setting out of range."""
-
-
-@dataclass(frozen=True, slots=True)
-class DialogueConfig:
-    """How the conversation behaves."""
-
-    mode: Mode = Mode.ALWAYS
-    wake_phrase: str | None = None
-    """Said before each question in wake-phrase mode; None: the answers set's language's."""
-    idle_reset_s: float = 300.0
-    """Seconds without an event from the person after which settings and history are forgotten."""
-    confirm_tries: int = 2
-    """Failed "Did you mean ...?" rounds in a row before the topics are offered instead."""
-    follow_ups: int = 2
-    """Related entries offered after an answer."""
-    topics_per_group: int = 4
-    """Questions read per "help" group."""
-    settings: VoiceSettings = VoiceSettings()
-    """The voice a session starts with, and returns to on goodbye or an idle reset."""
-    wake_window_s: float = 8.0
-    """Seconds after a bare wake phrase, or after the assistant stops speaking, during which
-    the next utterance needs no wake phrase; a pause mid-question extends it."""
-
-    def __post_init__(self) -> None:
-        if self.mode not in set(Mode):
-            raise DialogueConfigError(f"mode must be one of {', '.join(Mode)}, not {self.mode!r}")
-        object.__setattr__(self, "mode", Mode(self.mode))  # "wake" from a command line works too
-        if self.wake_phrase is not None and not words(self.wake_phrase):
-            raise DialogueConfigError(f"the wake phrase needs at least one word, not {self.wake_phrase!r}")
-        for name, least in (("idle_reset_s", 0.0), ("wake_window_s", 0.0)):
-            if not getattr(self, name) > least:
-                raise DialogueConfigError(f"{name} must be more than 0 seconds, not {getattr(self, name)}")
-        for name, least in (("confirm_tries", 1), ("follow_ups", 0), ("topics_per_group", 1)):
-            if getattr(self, name) < least:
-                raise DialogueConfigError(f"{name} must be at least {least}, not {getattr(self, name)}")
 
 
 @dataclass(frozen=True, slots=True)
