@@ -401,17 +401,12 @@ def open_recognizer(options: RecognizerOptions) -> Recognizer:
     answers set's prompt; in a child process when `options.separate_process`."""
     from voice.asr import models
 
+    make: Callable[..., Recognizer] = WhisperRecognizer
     if options.separate_process:
         from voice.asr.worker import WhisperProcess
 
-        return WhisperProcess(
-            models.whisper_model_path(),
-            prompt=options.prompt,
-            threads=options.threads,
-            word_timestamps=options.words,
-            language=options.language,
-        )
-    return WhisperRecognizer(
+        make = WhisperProcess
+    return make(
         models.whisper_model_path(),
         prompt=options.prompt,
         threads=options.threads,
