@@ -13,7 +13,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) sox pulseaudio pulseaudio-utils libasound2-plug
 # snap, which containers lack, so there it is skipped (and so is that one test).
 BROWSER_PACKAGE := chromium
 
-.PHONY: run test setup system-packages browser-package lint bench check clean
+.PHONY: run test eval setup system-packages browser-package lint bench check clean
 
 run: PACKAGES = $(RUN_PACKAGES)
 run: system-packages $(VENV)/.installed-run
@@ -26,6 +26,12 @@ test: system-packages browser-package $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/voicefaq check
 	$(BIN)/pytest
+
+# The full accuracy report, to run before changing matching or recognition: typed dev and
+# holdout sets, and the spoken dev set through whisper per noise condition (minutes).
+eval: PACKAGES = $(TEST_PACKAGES)
+eval: system-packages $(VENV)/.installed-dev
+	$(BIN)/python -m tools.evaluate
 
 bench: PACKAGES = $(TEST_PACKAGES)
 bench: system-packages $(VENV)/.installed-dev

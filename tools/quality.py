@@ -178,6 +178,12 @@ def evaluate_spoken(recognizer: Recognizer, matcher: Matcher, clips: Iterable[Cl
         except NoSpeechError:
             match = matcher.decide("", [])
         results.append((row, match))
+    return score_spoken(results)
+
+
+def score_spoken(results: Iterable[tuple[Labelled, Match]]) -> Report:
+    """`tally`, plus the word errors between what was said and what the match was made on."""
+    results = list(results)
     report = tally(results)
     for row, match in results:
         said, heard = _plain_words(row.text), _plain_words(match.input)
@@ -191,11 +197,48 @@ def _plain_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", ""))
 
 
-def _describe(row: Labelled, match: Match) -> str:
+def describe(row: Labelled, match: Match) -> str:
     got = match.entry.id if match.entry else ",".join(c.entry_id for c in match.offered) or "-"
     top = " ".join(f"{c.entry_id}:{c.score:.2f}" for c in match.alternatives)
     heard = f" heard {match.input!r}" if match.input != row.text else ""
     return f"  [{row.expect}] {row.text!r}{heard} -> {match.decision.value} {got} | {top}"
+
+
+TABLE_LEGEND = (
+    "reached: in-scope questions answered right or offered the right entry to confirm; answered: of\n"
+    "those, answered directly and right; wrong: confident answers with the wrong entry, over all\n"
+    "questions; not answered: out-of-scope questions given no answer; emergencies: recognised;\n"
+    "false alarms: other questions taken for an emergency; WER: word error rate of what was heard"
+)
+
+
+def table(reports: dict[str, Report], title: str = "") -> str:
+    """The reports side by side, one line each (TABLE_LEGEND says what the columns count)."""
+    rows = [
+        (title, "clips", "reached", "answered", "wrong", "not answered", "emergencies", "false alarms", "WER")
+    ]
+    for name, r in reports.items():
+        rows.append(
+            (
+                name,
+                str(r.total),
+                f"{r.reached}/{r.in_scope} {r.reach_rate:.0%}",
+                str(r.answered_right),
+                str(r.wrong_answers),
+                f"{r.out_of_scope_not_answered}/{r.out_of_scope}",
+                f"{r.emergencies_recognised}/{r.emergencies}",
+                str(r.false_alarms),
+                f"{r.word_errors / r.words:.3f}" if r.words else "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
 
 
 def combine(*reports: Report) -> Report:
@@ -257,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{spoken_dir.name}, {name} ({report.total} clips, whisper): {report.summary()}")
             if args.misses and name != "all":
                 for row, match in report.misses:
-                    print(_describe(row, match))
+                    print(describe(row, match))
         return
     for path in args.sets:
         if args.baseline:
@@ -268,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{path.name}: {report.summary()}")
         if args.misses:
             for row, match in report.misses:
-                print(_describe(row, match))
+                print(describe(row, match))
 
 
 if __name__ == "__main__":
