@@ -21,8 +21,8 @@ run: system-packages $(VENV)/.installed-run
 
 test: PACKAGES = $(TEST_PACKAGES)
 test: system-packages browser-package $(VENV)/.installed-dev
-	$(BIN)/ruff check voice tests
-	$(BIN)/ruff format --check voice tests
+	$(BIN)/ruff check voice tests tools
+	$(BIN)/ruff format --check voice tests tools
 	$(BIN)/mypy
 	$(BIN)/voicefaq check
 	$(BIN)/pytest

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from dataclasses import replace
 
 from tools.quality import DATA, Labelled, evaluate, load, tally
 from voice.core.config import MatcherConfig, default_answers_dir
@@ -52,12 +51,12 @@ def main() -> None:
     holdout: list[Labelled] = load(DATA / "holdout.jsonl")
     best: tuple[float, MatcherConfig] | None = None
     for index_setting in _grid(INDEX_GRID):
-        base = replace(MatcherConfig(), **index_setting)
+        base = MatcherConfig().with_overrides(index_setting)
         matcher = Matcher(faq_set, base)
         emergencies = {row.text: matcher.match(row.text) for row in dev if matcher.emergency(row.text)}
         ranked = {row.text: matcher.rank(row.text) for row in dev}
         for decision_setting in _grid(DECISION_GRID):
-            matcher.config = replace(base, **decision_setting)
+            matcher.config = base.with_overrides(decision_setting)
             report = tally(
                 (row, emergencies.get(row.text) or matcher.decide(row.text, ranked[row.text])) for row in dev
             )

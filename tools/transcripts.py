@@ -104,18 +104,18 @@ def hear(clips: Iterable[Clip], recognizer: Recognizer) -> list[Heard]:
 def dev_recognizer(matcher: Matcher) -> Recognizer:
     """whisper tiny.en primed as `voicefaq ask --audio` primes it (no word timings: they
     double the time and take another decoding path)."""
-    from voice.asr import load_recognizer, speech_prompt, speech_vocabulary
+    from voice.asr import RecognizerOptions, load_recognizer
+    from voice.assistant import recognizer_options
 
-    faq_set = matcher.faq_set
-    return load_recognizer("whisper", None, speech_vocabulary(faq_set), speech_prompt(faq_set))
+    return load_recognizer("whisper", recognizer_options(matcher.faq_set, RecognizerOptions()))
 
 
 def recording_info(matcher: Matcher, build_key: dict[str, Any]) -> dict[str, Any]:
     """Where and how a recording was made: what the transcripts depend on besides the audio."""
     from importlib.metadata import version
 
-    from voice.asr import speech_prompt
     from voice.asr.models import WHISPER_MODEL_SHA256
+    from voice.vocabulary import speech_prompt
 
     cpu = platform.processor() or platform.machine()
     try:
