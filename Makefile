@@ -20,12 +20,14 @@ run: system-packages $(VENV)/.installed-run
 	$(BIN)/voicefaq listen
 
 test: PACKAGES = $(TEST_PACKAGES)
-test: system-packages browser-package $(VENV)/.installed-dev
+test: system-packages browser-package lint
+	$(BIN)/voicefaq check
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check voice tests tools
 	$(BIN)/ruff format --check voice tests tools
 	$(BIN)/mypy
-	$(BIN)/voicefaq check
-	$(BIN)/pytest
 
 # The full accuracy report, to run before changing matching or recognition: typed dev and
 # holdout sets, and the spoken dev set through whisper per noise condition (minutes).
