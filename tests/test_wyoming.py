@@ -395,3 +395,38 @@ def test_ten_spoken_questions_at_once_share_one_engine(port: int) -> None:
     for received in run(all_of_them):
         assert Transcript.is_type(received[-1].type)
         assert "walk" in Transcript.from_event(received[-1]).text.lower()
+
+
+# in process: what the asr program heard reaches the handle program
+
+
+def test_the_spoken_decision_travels_from_asr_to_handle() -> None:
+    from voice.assistant import Assistant
+    from voice.conversation.events import Took
+    from voice.wyoming.conversations import Conversations, HeardLately
+
+    assistant = Assistant()
+    heard = HeardLately()
+    # As voice.spoken.match_transcript decides when another reading of the audio holds an
+    # emergency: the words Home Assistant passes on look harmless.
+    emergency = assistant.matcher.match("I fell in the bathroom and I cant get up")
+    heard.remember("what is a rollator", emergency)
+    reply = Conversations(assistant).reply("What is a  rollator", "c", heard.match_for("What is a  rollator"))
+    assert reply.handled and reply.took is Took.EMERGENCY
+    assert heard.match_for("where do i park") is None
+
+
+def test_conversations_are_bounded_and_expire() -> None:
+    from voice.assistant import Assistant
+    from voice.wyoming.conversations import Conversations
+
+    now = [0.0]
+    conversations = Conversations(Assistant(), max_count=3, idle_s=60.0, clock=lambda: now[0])
+    for number in range(5):
+        conversations.reply("what is a row later", f"c{number}")
+    assert len(conversations) == 3
+    now[0] = 30.0
+    conversations.reply("what is a row later", "late")  # the oldest goes
+    now[0] = 80.0
+    assert conversations.reply("yes", "late").text.startswith("Yes.")  # still within 60 s of its question
+    assert len(conversations) == 1  # the others expired

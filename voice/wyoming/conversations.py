@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from voice.assistant import Assistant
 from voice.conversation.dialogue import Dialogue, DialogueConfig
 from voice.conversation.events import Heard, Speak, SpeechDone, Started, Took, Understood
-from voice.core.matcher import Decision
+from voice.core.matcher import Decision, Match
 
 MAX_CONVERSATIONS = 256
 """Conversations remembered at once; a new one beyond this drops the longest idle."""
@@ -47,6 +47,36 @@ class _Conversation:
     last_seen: float
 
 
+class HeardLately:
+    """Decisions for what the asr program recognised lately, by its words: Home Assistant
+    passes the transcript on to the handle program as text, and this brings the spoken
+    rules with it (an emergency in another reading, words the engine was unsure of)."""
+
+    def __init__(self, max_count: int = 256, keep_s: float = 120.0) -> None:
+        self.max_count = max_count
+        self.keep_s = keep_s
+        self._lock = threading.Lock()
+        self._matches: OrderedDict[str, tuple[float, Match]] = OrderedDict()
+
+    @staticmethod
+    def key(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    def remember(self, text: str, match: Match) -> None:
+        with self._lock:
+            self._matches[self.key(text)] = (time.monotonic(), match)
+            self._matches.move_to_end(self.key(text))
+            while len(self._matches) > self.max_count:
+                self._matches.popitem(last=False)
+
+    def match_for(self, text: str) -> Match | None:
+        with self._lock:
+            found = self._matches.get(self.key(text))
+        if found is None or time.monotonic() - found[0] > self.keep_s:
+            return None
+        return found[1]
+
+
 class Conversations:
     """Dialogues by conversation id; safe to call from any thread (one lock, no I/O)."""
 
@@ -68,13 +98,14 @@ class Conversations:
     def __len__(self) -> int:
         return len(self._open)
 
-    def reply(self, text: str, conversation_id: str | None) -> Reply:
-        """The answer to one utterance in one conversation."""
+    def reply(self, text: str, conversation_id: str | None, match: Match | None = None) -> Reply:
+        """The answer to one utterance in one conversation. `match`: the decision for
+        these words as heard (voice.spoken.match_transcript), when the asr program heard them."""
         with self._lock:
             now = self.clock()
             conversation = self._conversation(conversation_id or ANONYMOUS, now)
             dialogue = conversation.dialogue
-            actions = dialogue.handle(Heard(text, now))
+            actions = dialogue.handle(Heard(text, now, match=match))
             understood = next((a for a in actions if isinstance(a, Understood)), None)
             spoken: list[str] = []
             for action in actions:

@@ -31,8 +31,8 @@ from voice.audio.decode import float_to_pcm16
 from voice.conversation.events import VoiceSettings
 from voice.errors import NoSpeechError, VoiceError
 from voice.speech.tts import ESPEAK_RATE, sentences
-from voice.spoken import require_speech
-from voice.wyoming.conversations import Conversations
+from voice.spoken import match_transcript, require_speech
+from voice.wyoming.conversations import Conversations, HeardLately
 from voice.wyoming.wire import MAX_TEXT_CHARS, AudioFormat, AudioIn, BadEvent, read_event
 
 log = logging.getLogger("voice.wyoming")
@@ -57,6 +57,7 @@ class Shared:
     assistant: Assistant
     info: Info
     conversations: Conversations
+    heard: HeardLately = field(default_factory=HeardLately)
     stall_s: float = STALL_S
     idle_s: float = IDLE_S
     max_clients: int = MAX_CLIENTS
@@ -74,7 +75,10 @@ class Shared:
             except NoSpeechError:
                 return ""
             transcript = await asyncio.to_thread(recognizer.transcribe, audio)
-        return transcript.text.strip()
+        text = transcript.text.strip()
+        if text:
+            self.heard.remember(text, match_transcript(transcript, self.assistant.matcher))
+        return text
 
 
 class VoiceHandler(AsyncEventHandler):
@@ -180,7 +184,9 @@ class VoiceHandler(AsyncEventHandler):
         context = _dict(event.data.get("context")) or {}
         conversation_id = context.get("conversation_id")
         reply = self.shared.conversations.reply(
-            text, str(conversation_id) if conversation_id is not None else None
+            text,
+            str(conversation_id) if conversation_id is not None else None,
+            self.shared.heard.match_for(text),
         )
         log.info(
             "handle %s %.1f ms: %s -> %s",
