@@ -82,12 +82,15 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-async def handle_client(port: int, texts: list[str], name: str, rate: float | None = None) -> list[float]:
+async def handle_client(
+    port: int, texts: list[str], name: str, rate: float | None = None, offset: float = 0.0
+) -> list[float]:
     """Latencies in ms. With `rate` (requests/s) request i is due at start + i/rate and
-    timed from then, however late the previous reply was (no coordinated omission)."""
+    timed from then, however late the previous reply was (no coordinated omission);
+    `offset` seconds staggers clients, so that they do not all send at the same instant."""
     times = []
     async with AsyncTcpClient("127.0.0.1", port) as client:
-        begin = time.perf_counter()
+        begin = time.perf_counter() + offset
         for number, text in enumerate(texts):
             event = Transcript(text=text, context={"conversation_id": f"{name}-{number % 50}"}).event()
             started = time.perf_counter()
@@ -153,7 +156,7 @@ async def main(args: argparse.Namespace) -> None:
         share = [texts[i :: args.clients] for i in range(args.clients)]
         rate = args.rate / args.clients
         many = await asyncio.gather(
-            *(handle_client(port, part, f"c{i}", rate) for i, part in enumerate(share))
+            *(handle_client(port, part, f"c{i}", rate, i / args.rate) for i, part in enumerate(share))
         )
         flat = [t for part in many for t in part]
         asr = [(await asr_once(port, events))[0] for _ in range(args.asr)]
