@@ -163,6 +163,14 @@ def test_a_confirmation_is_resolved_in_the_same_conversation(port: int) -> None:
     assert "mobility" not in (other.data.get("text") or "")
 
 
+@pytest.mark.parametrize("choice", ["the second", "choose a walking aid"])
+def test_a_choice_between_two_is_resolved_by_position_or_topic_words(port: int, choice: str) -> None:
+    asked, answered = reply_to(port, "what about a walker", choice, conversation=f"choice-{choice}")
+    assert " Or: " in asked.data["text"]
+    assert Handled.is_type(answered.type)
+    assert "mobility" in answered.data["text"]
+
+
 def test_repeat_more_and_help_work_per_conversation(port: int) -> None:
     answer, again, more, helped = reply_to(
         port, "what is a rollator", "repeat", "more", "help", conversation="cmd"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import signal
 import sys
@@ -136,6 +137,9 @@ async def serve(
     voices = await asyncio.to_thread(_voices, assistant)
     info = build_info(assistant, engine_name(assistant), voices)
     shared = Shared(assistant, info, Conversations(assistant), stall_s=stall_s)
+    # What is loaded now lives as long as the service: out of the collector's sight, as in
+    # `voicefaq serve`, so full collections do not walk the answers set while a reply waits.
+    gc.freeze()
     server = AsyncServer.from_uri(uri)
     await server.start(functools.partial(VoiceHandler, shared))
     where = uri
