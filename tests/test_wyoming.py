@@ -294,14 +294,24 @@ def test_a_wrong_audio_format_gets_an_error(port: int, fmt: dict[str, int], code
     assert received[0].type == "error" and received[0].data["code"] == code
 
 
-def test_a_chunk_in_another_format_or_odd_length_gets_an_error(port: int) -> None:
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        AudioChunk(rate=8_000, width=2, channels=1, audio=b"\0\0").event(),
+        AudioChunk(rate=16_000, width=2, channels=1, audio=b"\0").event(),
+    ],
+    ids=["other-format", "odd-length"],
+)
+def test_a_bad_chunk_gets_an_error_and_ends_the_request(port: int, chunk: Event) -> None:
     start = AudioStart(rate=16_000, width=2, channels=1).event()
-    other = AudioChunk(rate=8_000, width=2, channels=1, audio=b"\0\0").event()
-    odd = AudioChunk(rate=16_000, width=2, channels=1, audio=b"\0").event()
-    received = run(
-        lambda: ask(port, [start, other, start, odd], lambda e: e.data.get("text", "").find("whole") >= 0)
-    )
-    assert [e.data["code"] for e in received] == ["audio-format", "audio-format"]
+    received = run(lambda: ask(port, [start, chunk, Describe().event()], lambda _: False))
+    assert [e.data["code"] for e in received] == ["audio-format"]  # then closed: no info
+
+
+@pytest.mark.parametrize("text", ["", "x" * 20_000])
+def test_an_empty_or_oversized_transcript_is_not_handled(port: int, text: str) -> None:
+    event = first(port, Transcript(text=text, context={"conversation_id": "odd"}).event())
+    assert NotHandled.is_type(event.type)
 
 
 def test_too_much_audio_gets_an_error(port: int) -> None:

@@ -48,6 +48,9 @@ IDLE_S = 600.0
 """A connection with no request in progress is closed after this long without an event."""
 MAX_CLIENTS = 64
 """Connections served at once; one more gets an error and is closed."""
+CONNECTION_GOES_ON = frozenset({"unknown-event", "no-audio-start", "no-synthesize-start"})
+"""Errors about one stray event, after which the connection is still of use. Any other
+error ends a request the client is waiting on, and the connection is closed after it."""
 
 
 @dataclass
@@ -123,8 +126,8 @@ class VoiceHandler(AsyncEventHandler):
                         break
                 except BadEvent as exc:
                     await self._send_error(str(exc), exc.code)
-                    if exc.fatal:
-                        break
+                    if exc.fatal or exc.code not in CONNECTION_GOES_ON:
+                        break  # the client waits for audio or a transcript that will not come
         except (ConnectionError, OSError):
             pass  # the client went away
         finally:
@@ -180,8 +183,13 @@ class VoiceHandler(AsyncEventHandler):
 
     async def on_transcript(self, event: Event) -> None:
         started = time.perf_counter()
-        text = _text(event.data)
         context = _dict(event.data.get("context")) or {}
+        try:
+            text = _text(event.data, allow_empty=True)
+        except BadEvent as exc:
+            # Home Assistant waits for handled or not-handled, and reads past an error.
+            await self.write_event(NotHandled(text=str(exc), context=context).event())
+            return
         conversation_id = context.get("conversation_id")
         reply = self.shared.conversations.reply(
             text,
