@@ -158,7 +158,15 @@ async def serve(
             raise VoiceError("--zeroconf needs a tcp:// URI")
         from wyoming.zeroconf import HomeAssistantZeroconf
 
-        registered = HomeAssistantZeroconf(port=port, name=zeroconf or "voicefaq")
+        bound = urlparse(uri).hostname or ""
+        if bound in ("127.0.0.1", "localhost", "::1"):
+            announce(
+                "voicefaq: warning: --zeroconf announces this machine on the network, but the "
+                f"service listens on {bound} only; give --uri tcp://0.0.0.0:{port} for Home Assistant "
+                "on another machine"
+            )
+        announced_host = None if bound in ("", "0.0.0.0", "::", "127.0.0.1", "localhost", "::1") else bound
+        registered = HomeAssistantZeroconf(port=port, name=zeroconf or "voicefaq", host=announced_host)
         await registered.register_server()
         announce(f"voicefaq: announced by zeroconf as {registered.name!r}")
     stop = asyncio.Event()
