@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,31 +36,23 @@ T = TypeVar("T")
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
+@contextmanager
+def service(*options: str) -> Iterator[int]:
+    """A `voicefaq wyoming` process on a free port, with these options; yields the port."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [
-        sys.executable,
-        "-m",
-        "voice",
-        "wyoming",
-        "--uri",
-        "tcp://127.0.0.1:0",
-        "--client-timeout",
-        "2",
-    ]
+    command = [sys.executable, "-m", "voice", "wyoming", "--uri", "tcp://127.0.0.1:0", *options]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
+    stderr = process.stderr
+    assert stderr is not None
+    log = threading.Thread(target=lambda: [None for _ in stderr], daemon=True)
     try:
         found = None
-        for line in process.stderr:  # the first line names the port (or the process failed)
+        for line in stderr:  # the first line names the port (or the process failed)
             found = re.search(r"on tcp://127\.0\.0\.1:(\d+)", line)
             if found:
                 break
         assert found, "the service did not start"
-        # The rest of its log is read on, so that a full pipe never blocks the service.
-        log = threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True, name="wyoming-log")  # type: ignore[union-attr]
-        log.start()
+        log.start()  # the rest of its log is read on, so that a full pipe never blocks it
         yield int(found.group(1))
     finally:
         process.terminate()
@@ -68,10 +61,15 @@ def port() -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        for thread in threading.enumerate():
-            if thread.name == "wyoming-log":
-                thread.join(timeout=10)
-        process.stderr.close()
+        if log.is_alive():
+            log.join(timeout=10)
+        stderr.close()
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    with service("--client-timeout", "2") as found:
+        yield found
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:
@@ -377,6 +375,24 @@ async def _raw_stall(port: int) -> tuple[list[bytes], bool]:
 
 
 # many clients
+
+
+def test_one_client_too_many_gets_busy() -> None:
+    async def three() -> list[Event | None]:
+        async with (
+            AsyncTcpClient("127.0.0.1", busy_port) as one,
+            AsyncTcpClient("127.0.0.1", busy_port) as two,
+        ):
+            for client in (one, two):  # both served
+                await client.write_event(Describe().event())
+                assert await client.read_event() is not None
+            async with AsyncTcpClient("127.0.0.1", busy_port) as third:
+                return [await third.read_event(), await third.read_event()]
+
+    with service("--max-clients", "2") as busy_port:
+        refused, closed = run(three)
+    assert refused is not None and refused.data["code"] == "busy"
+    assert closed is None
 
 
 def test_ten_clients_at_once(port: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from voice.cli.speech import add_recognizer_options
-from voice.wyoming.handler import STALL_S
+from voice.wyoming.handler import MAX_CLIENTS, STALL_S
 
 DEFAULT_URI = "tcp://127.0.0.1:10700"
 
@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser, answers_help: str) -> None:
         help="disconnect a client that sends nothing this long in the middle of a request "
         "(default %(default)s s)",
     )
+    parser.add_argument(
+        "--max-clients",
+        type=int,
+        default=MAX_CLIENTS,
+        metavar="N",
+        help="connections served at once; one more gets an error (default %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="log every request")
 
 
@@ -51,6 +58,8 @@ def wyoming(args: argparse.Namespace) -> int:
 
     if not args.client_timeout > 0:
         raise SystemExit("voicefaq wyoming: error: --client-timeout must be more than 0 seconds")
+    if args.max_clients < 1:
+        raise SystemExit("voicefaq wyoming: error: --max-clients must be at least 1")
     host = urlparse(args.uri).hostname
     if args.uri.startswith("tcp://") and host not in ("127.0.0.1", "localhost", "::1"):
         print(
@@ -68,7 +77,15 @@ def wyoming(args: argparse.Namespace) -> int:
     )
     assistant = Assistant(args.answers, engine=args.engine, recognition=options)
     try:
-        asyncio.run(serve(assistant, args.uri, zeroconf=args.zeroconf, stall_s=args.client_timeout))
+        asyncio.run(
+            serve(
+                assistant,
+                args.uri,
+                zeroconf=args.zeroconf,
+                stall_s=args.client_timeout,
+                max_clients=args.max_clients,
+            )
+        )
     finally:
         assistant.close()
     return 0

@@ -34,7 +34,7 @@ from voice.asr import models
 from voice.assistant import Assistant
 from voice.errors import VoiceError
 from voice.wyoming.conversations import Conversations
-from voice.wyoming.handler import STALL_S, Shared, VoiceHandler
+from voice.wyoming.handler import MAX_CLIENTS, STALL_S, Shared, VoiceHandler
 
 log = logging.getLogger("voice.wyoming")
 
@@ -131,12 +131,13 @@ async def serve(
     *,
     zeroconf: str | None = None,
     stall_s: float = STALL_S,
+    max_clients: int = MAX_CLIENTS,
     announce: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> None:
     """Serve until SIGINT or SIGTERM. `zeroconf`: a service name to announce ("" for the default)."""
     voices = await asyncio.to_thread(_voices, assistant)
     info = build_info(assistant, engine_name(assistant), voices)
-    shared = Shared(assistant, info, Conversations(assistant), stall_s=stall_s)
+    shared = Shared(assistant, info, Conversations(assistant), stall_s=stall_s, max_clients=max_clients)
     # What is loaded now lives as long as the service: out of the collector's sight, as in
     # `voicefaq serve`, so full collections do not walk the answers set while a reply waits.
     gc.freeze()
