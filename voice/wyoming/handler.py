@@ -27,7 +27,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from voice.asr import engine_spec
 from voice.assistant import Assistant
-from voice.audio.decode import float_to_pcm16
+from voice.audio.decode import Audio, float_to_pcm16
 from voice.conversation.events import VoiceSettings
 from voice.errors import NoSpeechError, VoiceError
 from voice.speech.tts import ESPEAK_RATE, sentences
@@ -67,7 +67,7 @@ class Shared:
     clients: int = 0
     _engine_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
-    async def transcribe_text(self, audio: Any) -> str:
+    async def transcribe_text(self, audio: Audio) -> str:
         """Recognised words ("" for no speech), the engine called in a worker thread."""
         recognizer = await asyncio.to_thread(self.assistant.recognizer)
         if self._engine_slots is None:
@@ -128,6 +128,12 @@ class VoiceHandler(AsyncEventHandler):
                     await self._send_error(str(exc), exc.code)
                     if exc.fatal or exc.code not in CONNECTION_GOES_ON:
                         break  # the client waits for audio or a transcript that will not come
+                except (ConnectionError, OSError):
+                    raise
+                except Exception:  # a bug, not the client's doing: this connection ends, the service goes on
+                    log.exception("a %s event failed", event.type)
+                    await self._send_error("internal error; the service log has the details", "internal")
+                    break
         except (ConnectionError, OSError):
             pass  # the client went away
         finally:
@@ -215,8 +221,8 @@ class VoiceHandler(AsyncEventHandler):
         context, self.transcribe_context = self.transcribe_context, None
         try:
             text = await self.shared.transcribe_text(audio)
-        except VoiceError as exc:
-            log.warning("speech recognition failed: %s", exc)
+        except Exception as exc:  # the engine's child process may die, too: one question lost
+            log.warning("speech recognition failed: %s", exc, exc_info=not isinstance(exc, VoiceError))
             raise BadEvent(f"speech recognition failed: {exc}", "asr-failed") from None
         language = self.language or self.shared.assistant.faq_set.language
         await self.write_event(Transcript(text=text, context=context, language=language).event())
