@@ -23,17 +23,31 @@ FRONT_ENDS_AND_IO = {
     "voice.speech",
     "voice.service",
     "voice.terminal",
+    "voice.wyoming",
     "voice.cli",
 }
 FORBIDDEN = {
     "voice.core": FRONT_ENDS_AND_IO | {"voice.conversation", "voice.assistant", "voice.vocabulary"},
     "voice.conversation": FRONT_ENDS_AND_IO | {"voice.assistant", "voice.vocabulary"},
     "voice.lang": FRONT_ENDS_AND_IO | {"voice.core", "voice.conversation", "voice.assistant"},
-    "voice.asr": {"voice.service", "voice.terminal", "voice.cli", "voice.conversation", "voice.assistant"},
-    "voice.audio": {"voice.service", "voice.terminal", "voice.cli", "voice.assistant"},
-    "voice.speech": {"voice.service", "voice.terminal", "voice.cli", "voice.assistant"},
-    "voice.service": {"voice.cli", "voice.terminal"},
-    "voice.terminal": {"voice.cli", "voice.service"},
+    "voice.asr": {
+        "voice.service",
+        "voice.wyoming",
+        "voice.terminal",
+        "voice.cli",
+        "voice.conversation",
+        "voice.assistant",
+    },
+    "voice.audio": {"voice.service", "voice.wyoming", "voice.terminal", "voice.cli", "voice.assistant"},
+    "voice.speech": {"voice.service", "voice.wyoming", "voice.terminal", "voice.cli", "voice.assistant"},
+    "voice.service": {"voice.cli", "voice.terminal", "voice.wyoming"},
+    "voice.terminal": {"voice.cli", "voice.service", "voice.wyoming"},
+    "voice.wyoming": {"voice.cli", "voice.service", "voice.terminal"},
+    # The wiring sits below every front end.
+    **{
+        wiring: {"voice.wyoming"}
+        for wiring in ("voice.assistant", "voice.spoken", "voice.review", "voice.vocabulary")
+    },
 }
 CLI_IMPORTERS = ("voice.cli", "voice.__main__")
 

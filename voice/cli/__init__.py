@@ -12,6 +12,7 @@ from typing import NoReturn
 from voice import __version__
 from voice.cli import listen as listen_cli
 from voice.cli import service, speak, speech, text
+from voice.cli import wyoming as wyoming_cli
 from voice.errors import VoiceError
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -119,6 +120,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--answers", type=Path, metavar="DIR", help=ANSWERS_HELP)
     service.add_serve_arguments(serve)
 
+    wyoming = commands.add_parser(
+        "wyoming",
+        help="serve Home Assistant over Wyoming: conversation agent, speech-to-text, text-to-speech",
+        description="One Wyoming service with three programs: handle (answers the set's questions, "
+        "leaves others to Home Assistant), asr and tts. Listens on 127.0.0.1 unless --uri says "
+        "otherwise.",
+    )
+    wyoming_cli.add_arguments(wyoming, ANSWERS_HELP)
+
     review = commands.add_parser(
         "review",
         help="list questions the assistant could not answer",
@@ -136,6 +146,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return service.serve(args)
     if args.command == "review":
         return service.review(args)
+    if args.command == "wyoming":
+        return wyoming_cli.wyoming(args)
     if args.command == "listen":
         return listen_cli.listen(args)
     if args.command == "say":
