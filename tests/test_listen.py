@@ -28,6 +28,10 @@ from voice.cli import main
 pytestmark = pytest.mark.whisper
 
 END_SILENCE_S = 1.0
+RATE = 200
+"""Words a minute the assistant speaks at: the tests wait for what it says in real time, and
+at 200 (default 150) the greeting and the reply take a quarter less. whisper still reads
+the reply's checked words at 150-220, in three voices (tripping-falling's answer)."""
 QUIET_RMS = 0.005
 
 
@@ -58,6 +62,7 @@ class Listening:
     def __init__(self, *extra: str) -> None:
         command = [sys.executable, "-m", "voice", "listen", "--engine", "whisper", "--captions", "plain"]
         command += ["--device", "pulse", "--output-device", "pulse", "--end-silence", str(END_SILENCE_S)]
+        command += ["--rate", str(RATE)]
         self.process = subprocess.Popen(
             [*command, *extra],
             stdin=subprocess.PIPE,
@@ -194,8 +199,9 @@ def test_stop_cuts_a_long_answer_short(mic: VirtualMicrophone) -> None:
             after_quiet = speaker.audio().samples[quiet_at // 2 :]
         finally:
             assert listening.stop() == 0
-    # The answer alone takes about 15 s to say; it ended within a sentence of "stop". On a
-    # busy machine whisper hears "stop" later, so the bounds stretch, never to the whole answer.
+    # The reply takes about 17 s to say at RATE (the answer alone 11 s); it ended within a
+    # sentence of "stop". On a busy machine whisper hears "stop" later, so the bounds
+    # stretch, never to the whole reply.
     assert stopped_after < scaled(8, cap=12), stopped_after
     assert _voiced_seconds(after_stop) < scaled(7, cap=10), _voiced_seconds(after_stop)
     assert _voiced_seconds(after_quiet) == 0

@@ -56,14 +56,17 @@ def speech() -> dict[str, bytes]:
     return {name: silence + spoken(text).pcm16() + silence * 5 for name, text in QUESTIONS.items()}
 
 
-@pytest.fixture
-def runtime(bundled_set: Path, tmp_path: Path) -> Runtime:
-    """Two session slots; the app closes it (and its review log) when its client ends."""
-    review = ReviewLog(tmp_path / "review.sqlite3")
+@pytest.fixture(scope="module")
+def runtime(bundled_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    """Two session slots, shared by this module's tests so that the speech engine (a whisper
+    process, seconds to start) starts once, not once a test; each test's sessions have ended
+    before the next begins (`connect`, `sessions_end`). The app closes it and its review log
+    when the client ends."""
+    review = ReviewLog(tmp_path_factory.mktemp("review") / "review.sqlite3")
     return Runtime(bundled_set, limits=Limits(max_sessions=2, max_utterance_s=10.0), review=review)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime)) as test_client:
         yield test_client
@@ -76,6 +79,13 @@ def patient_server(monkeypatch: pytest.MonkeyPatch) -> None:
     machine took longer to hear (whisper runs at the lowest priority). Never before a wait
     here gives up."""
     monkeypatch.setattr(listen, "CLIENT_SILENT_S", 2 * WAIT_S)
+
+
+@pytest.fixture(autouse=True)
+def sessions_end(runtime: Runtime) -> Iterator[None]:
+    """No test leaves a session open for the next one to find."""
+    yield
+    assert runtime.sessions == 0
 
 
 class Kiosk:
