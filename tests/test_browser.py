@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests.conftest import scaled
 from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
 
@@ -31,11 +32,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts" / "browser"
 QUESTION = "can my physical therapist help me choose a walking aid"
 """Whisper hears this (espeak-ng, 140 words a minute) as the entry below, with a clear lead."""
 ENTRY = "mobility-aids"
-LEADING_SILENCE_S = 10.0
+LEADING_SILENCE_S = scaled(10.0, cap=40.0)
 """The fake microphone starts with the page's first press; the greeting is stopped before
-the question begins, on however slow a machine."""
+the question begins: 10 s on an idle machine, longer on a busy one."""
 TRAILING_SILENCE_S = 4.0
-STEP_MS = 90_000
+STEP_MS = int(scaled(90) * 1000)
 """Milliseconds to wait for one step (a reply to be heard, played, answered)."""
 MIN_CONTRAST = 7.0
 MIN_TEXT_PX = 32.0
@@ -100,11 +101,11 @@ def server() -> Iterator[str]:
 
     threading.Thread(target=read, args=(process.stderr,), daemon=True).start()
     try:
-        assert found.wait(120) and url, "voicefaq serve did not start:\n" + "".join(log)
+        assert found.wait(scaled(120)) and url, "voicefaq serve did not start:\n" + "".join(log)
         yield url[0]
     finally:
         process.terminate()
-        process.wait(30)
+        process.wait(scaled(30))
         process.stderr.close()
     assert not [line for line in log if "Traceback" in line or line.startswith("ERROR")], "".join(log)
 

@@ -9,12 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 
+from tests.conftest import scaled
 from voice.cli import main
 from voice.core.faq import load_set
 from voice.core.matcher import Matcher
@@ -24,9 +28,43 @@ TOKEN = "a-staff-token-long-enough"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class ServerLog:
+    """The child's stderr, drained on a thread (a full pipe would stall the server), and
+    waited on line by line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._ended = False
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: str, seconds: float) -> re.Match[str]:
+        """The first line matching `pattern`, waiting up to `scaled(seconds)` for it."""
+        deadline = time.monotonic() + scaled(seconds)
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if found := re.search(pattern, line):
+                        return found
+                left = deadline - time.monotonic()
+                if self._ended or left <= 0:
+                    pytest.fail(f"no line matching {pattern!r} from voicefaq serve:\n{''.join(self.lines)}")
+                self._changed.wait(left)
+
+
 @pytest.fixture
 def server(tiny_set: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """`voicefaq serve --port 0` in a child process; yields its base URL and review log."""
+    """`voicefaq serve --port 0` in a child process, once it serves and its speech engine has
+    loaded; yields its base URL and review log."""
     review_db = tmp_path / "review.sqlite3"
     env = {**os.environ, "VOICEFAQ_ADMIN_TOKEN": TOKEN, "XDG_STATE_HOME": str(tmp_path / "state")}
     command = [sys.executable, "-m", "voice", "serve", "--port", "0", "--answers", str(tiny_set)]
@@ -34,20 +72,28 @@ def server(tiny_set: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         [*command, "--review-db", str(review_db)], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
     ) as child:
         assert child.stderr is not None
-        first = child.stderr.readline()
-        found = re.search(r"on (http://127\.0\.0\.1:\d+)/", first)
-        assert found, f"unexpected first line: {first!r}"
+        log = ServerLog(child.stderr)
         try:
-            yield found.group(1), review_db
+            url = log.wait_for(r"on (http://127\.0\.0\.1:\d+)/", 30).group(1)
+            log.wait_for(r"Application startup complete", 60)
+            # The engine loads in the background (a whisper child process, at a low priority):
+            # a reload while it loads waits for it, then loads another, which on a busy
+            # machine took longer than any fixed request timeout.
+            log.wait_for(r"speech engine (ready|not loaded)", 120)
+            yield url, review_db
         finally:
             child.send_signal(signal.SIGINT)
-            child.wait(timeout=30)
-            child.stderr.read()
+            try:
+                child.wait(timeout=scaled(30))
+            except subprocess.TimeoutExpired:
+                child.kill()  # the with block would otherwise wait for it without end
+                raise
 
 
 def test_serve_answers_on_a_free_port(server: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     url, review_db = server
-    with httpx.Client(base_url=url, timeout=30) as client:
+    # Requests wait on the engine's reload (a new whisper process): generous, but bounded.
+    with httpx.Client(base_url=url, timeout=scaled(60)) as client:
         health = client.get("/healthz")
         assert health.status_code == 200 and health.json()["set"] == "tiny"
         assert "content-security-policy" in health.headers and "server" not in health.headers

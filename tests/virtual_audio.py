@@ -1,9 +1,9 @@
 """Virtual microphone and speaker for tests, on a machine with no sound card.
 
-PulseAudio runs with a null sink (the speaker; record it from its monitor) and a
-pipe source (the microphone; whatever is written to the FIFO is "heard"). The FIFO
-is kept fed with silence between utterances, because a capture stream blocks once
-its writer closes. `make setup` installs pulseaudio; this module starts it.
+A PulseAudio daemon of the test's own runs with a null sink (the speaker; record it from
+its monitor) and a pipe source (the microphone; whatever is written to the FIFO is
+"heard"). The FIFO is kept fed with silence between utterances, because a capture stream
+blocks once its writer closes. `make setup` installs pulseaudio; this module starts it.
 """
 
 from __future__ import annotations
@@ -17,20 +17,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
+from tests.conftest import scaled
 from voice.audio.decode import Audio, pcm16_to_float
 
 BLOCK_SECONDS = 0.05
 RATE = 16_000
 BLOCK_BYTES = int(RATE * BLOCK_SECONDS) * 2
+SILENT = 0.01
+"""A recorded sample below this (full scale 1.0) is the null sink's silence."""
 SPEAKER_SINK = "voicefaq_test_spk"
-"""The null sink `virtual_audio` makes the default speaker (with this process's id appended)."""
+"""The null sink `virtual_audio` makes the default speaker."""
+MICROPHONE_SOURCE = "voicefaq_test_mic"
+"""The pipe source `virtual_audio` makes the default microphone."""
 
 
 class VirtualMicrophone:
     """Writes queued 16 kHz mono 16-bit PCM into the pipe source in real time."""
 
-    def __init__(self, fifo: Path) -> None:
+    def __init__(self, fifo: Path, source: str = "") -> None:
         self._fifo = fifo
+        self.source = source
+        """The PulseAudio source it feeds."""
         self._pending = bytearray()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -42,6 +51,16 @@ class VirtualMicrophone:
         with self._lock:
             self.spoken.clear()
             self._pending += pcm16
+
+    def wait_for_listener(self, seconds: float = 60) -> None:
+        """Until a program records from this microphone: audio said before its stream opens
+        is lost, and a program loading a speech model first opens it seconds later on a busy
+        machine than on an idle one. Raises TimeoutError after `scaled(seconds)`."""
+        deadline = time.monotonic() + scaled(seconds)
+        while not _recording_streams(self.source):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing opened the virtual microphone {self.source}")
+            time.sleep(0.05)
 
     def _run(self) -> None:
         descriptor = os.open(self._fifo, os.O_WRONLY)
@@ -67,7 +86,8 @@ class VirtualMicrophone:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=2)
 
 
 def _pactl(*args: str) -> str:
@@ -77,54 +97,74 @@ def _pactl(*args: str) -> str:
     return done.stdout.strip()
 
 
-def _ensure_daemon() -> None:
-    if subprocess.run(["pactl", "info"], capture_output=True, timeout=10, check=False).returncode == 0:
-        return
-    subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1"], capture_output=True, timeout=30, check=False)
-    for _ in range(50):
-        if subprocess.run(["pactl", "info"], capture_output=True, timeout=10, check=False).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("PulseAudio did not start; run `make setup` (it installs pulseaudio)")
+def _recording_streams(source: str) -> int:
+    """How many streams record from the PulseAudio source named `source`."""
+    sources = [line.split("\t") for line in _pactl("list", "short", "sources").splitlines()]
+    wanted = {fields[0] for fields in sources if fields[1] == source}  # index, name, driver, ...
+    outputs = [line.split("\t") for line in _pactl("list", "short", "source-outputs").splitlines()]
+    return sum(fields[1] in wanted for fields in outputs)  # index, source index, client, ...
 
 
 @contextmanager
 def virtual_audio(tmp_dir: Path) -> Iterator[VirtualMicrophone]:
-    """A running PulseAudio with the virtual microphone as default source and a null
-    sink as default speaker; yields the microphone's feeder."""
+    """A PulseAudio daemon of this test's own, with the virtual microphone as default source
+    and a null sink as default speaker; yields the microphone's feeder.
+
+    Its own daemon, not the machine's: test runs sharing one daemon heard each other. When a
+    run unloads its sink while a stream still plays to it, PulseAudio moves the stream to the
+    default sink, which another run had just made its own: a recording of "walker" held
+    another run's answer about falls. PULSE_SERVER points this process and its children at
+    the private daemon; PULSE_SINK/PULSE_SOURCE pick its devices."""
     missing = [tool for tool in ("pulseaudio", "pactl") if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"{', '.join(missing)} missing; run `make setup` (apt-get install pulseaudio)")
-    _ensure_daemon()
-    fifo = tmp_dir / "mic.fifo"
-    # Names of this process's own, so that test runs sharing one PulseAudio daemon do
-    # not hear each other; PULSE_SINK/PULSE_SOURCE send this process's streams there
-    # even if another run changes the server's defaults.
-    sink, source = f"{SPEAKER_SINK}_{os.getpid()}", f"voicefaq_test_mic_{os.getpid()}"
+    runtime = tmp_dir / "pulse"
+    runtime.mkdir()
+    fifo, sink, source = tmp_dir / "mic.fifo", SPEAKER_SINK, MICROPHONE_SOURCE
+    settings = {
+        "PULSE_SERVER": f"unix:{runtime / 'native'}",
+        "PULSE_RUNTIME_PATH": str(runtime),
+        "PULSE_STATE_PATH": str(runtime),
+        "PULSE_SINK": sink,
+        "PULSE_SOURCE": source,
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     modules = [
-        _pactl("load-module", "module-null-sink", f"sink_name={sink}"),
-        _pactl(
-            "load-module",
-            "module-pipe-source",
-            f"source_name={source}",
-            f"file={fifo}",
-            "format=s16le",
-            f"rate={RATE}",
-            "channels=1",
-        ),
+        f"module-native-protocol-unix socket={runtime / 'native'} auth-anonymous=1",
+        f"module-null-sink sink_name={sink}",
+        f"module-pipe-source source_name={source} file={fifo} format=s16le rate={RATE} channels=1",
     ]
-    _pactl("set-default-sink", sink)
-    _pactl("set-default-source", source)
-    saved = {name: os.environ.get(name) for name in ("PULSE_SINK", "PULSE_SOURCE")}
-    os.environ.update(PULSE_SINK=sink, PULSE_SOURCE=source)
-    microphone = VirtualMicrophone(fifo)
-    microphone.start()
+    with open(tmp_dir / "pulseaudio.log", "wb") as log:
+        # -n: none of the machine's default.pa (no sound card to look for, no other sockets).
+        daemon = subprocess.Popen(
+            ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no"]
+            + ["--log-target=stderr", *(f"-L{module}" for module in modules)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    microphone = VirtualMicrophone(fifo, source)
     try:
+        deadline = time.monotonic() + scaled(10)
+        while subprocess.run(
+            ["pactl", "info"], capture_output=True, timeout=scaled(10), check=False
+        ).returncode:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                journal = (tmp_dir / "pulseaudio.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"PulseAudio did not start; run `make setup`. Its log:\n{journal}")
+            time.sleep(0.05)
+        _pactl("set-default-sink", sink)
+        _pactl("set-default-source", source)
+        microphone.start()
         yield microphone
     finally:
         microphone.stop()
-        for module in reversed(modules):
-            subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=20, check=False)
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=scaled(10))
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -149,6 +189,26 @@ class SpeakerRecording:
 
     def audio(self) -> Audio:
         return Audio(pcm16_to_float(self.pcm16()), RATE, 1)
+
+    def wait_for_more(self, audio_s: float, seconds: float = 30) -> None:
+        """Until `audio_s` more seconds of audio have been recorded: a wait in the speaker's
+        own time, which a busy machine does not shorten. TimeoutError after `scaled(seconds)`."""
+        target = len(self.pcm16()) + 2 * int(audio_s * RATE)
+        deadline = time.monotonic() + scaled(seconds)
+        while len(self.pcm16()) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the speaker's recording stopped growing")
+            time.sleep(0.02)
+
+    def settle(self, quiet_s: float = 0.4, seconds: float = 30) -> None:
+        """Until everything played so far has reached the recording: it has grown by
+        `quiet_s` and ends in `quiet_s` of silence. TimeoutError after `scaled(seconds)`."""
+        deadline = time.monotonic() + scaled(seconds)
+        self.wait_for_more(quiet_s, seconds)
+        while float(np.max(np.abs(self.audio().samples[-int(quiet_s * RATE) :]), initial=0.0)) > SILENT:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the speaker never fell silent")
+            time.sleep(0.02)
 
 
 @contextmanager
@@ -183,7 +243,7 @@ def record_speaker(sink: str | None = None) -> Iterator[SpeakerRecording]:
     try:
         # A PulseAudio sink renders nothing for up to 2 s after its first client
         # connects: start only once the monitor delivers, so nothing played is missed.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while not recording.pcm16():
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"parec recorded nothing from {sink}.monitor; is `virtual_audio` running?")
