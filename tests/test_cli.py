@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENTRIES, JSON_FIELDS, write_set
+from tests.conftest import ENTRIES, JSON_FIELDS, scaled, write_set
 from voice.cli import main
 
 
@@ -127,11 +127,15 @@ def test_console_script_and_module_run_without_a_traceback(tmp_path: Path) -> No
             capture_output=True,
             text=True,
             check=False,
-            timeout=60,
+            timeout=scaled(60),
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["entry_id"] == "fes"
     done = subprocess.run(
-        [str(voicefaq), "ask", "--jsonl"], input=b"\xff\xfe\n", capture_output=True, check=False, timeout=60
+        [str(voicefaq), "ask", "--jsonl"],
+        input=b"\xff\xfe\n",
+        capture_output=True,
+        check=False,
+        timeout=scaled(60),
     )
     assert done.returncode == 1 and b"Traceback" not in done.stderr

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.conftest import scaled
 from voice.conversation.events import Speak, SpeechKind, VoiceSettings
 from voice.speech.output import SpeechOutput
 from voice.speech.tts import Speech, Synthesizer, load_synthesizer
@@ -24,6 +25,8 @@ class TimedPlayer:
     def __init__(self) -> None:
         self.played: list[str] = []
         self.started = threading.Event()
+        self.pace = 0.1
+        """Seconds of waiting per second of speech: a tenth, so that speaking is quick."""
 
     def play(
         self,
@@ -34,7 +37,7 @@ class TimedPlayer:
         if on_first_sample is not None:
             on_first_sample()
         self.started.set()
-        if stop is not None and stop.wait(speech.seconds / 10):
+        if stop is not None and stop.wait(speech.seconds * self.pace):
             return False
         self.played.append(speech.text)
         return True
@@ -69,8 +72,8 @@ def _speak(speak_id: int, text: str = TWO_SENTENCES) -> Speak:
     return Speak(speak_id, text, SpeechKind.ANSWER, VoiceSettings())
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
+def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + scaled(seconds)
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
@@ -89,14 +92,18 @@ def test_speaks_sentence_by_sentence_and_reports_done(output) -> None:  # type: 
 
 def test_stop_cuts_the_sentence_and_drops_what_waits(output) -> None:  # type: ignore[no-untyped-def]
     speech_output, player, _, done = output
+    # The first sentence "plays" in real time, stretched on a busy machine, so that the stop
+    # lands while it plays (at a tenth, a test thread 0.25 s late would find it played).
+    player.pace = scaled(1.0)
     speech_output.say(_speak(1))
     speech_output.say(_speak(2, "This waits its turn."))
     assert speech_output.busy
-    player.started.wait(10)
+    assert player.started.wait(scaled(10))
     speech_output.stop()
     _wait(lambda: len(done) == 2)
     assert done == [(1, True), (2, True)]
     assert player.played == []
+    player.pace = 0.1
     speech_output.say(_speak(3, "After a stop, speech goes on."))  # a stop is not sticky
     _wait(lambda: len(done) == 3)
     assert done[-1] == (3, False)
