@@ -23,6 +23,7 @@ from tools.transcripts import Heard
 from voice.asr import Transcript, Word
 from voice.core.faq import load_set
 from voice.core.matcher import Decision, Match, Matcher
+from voice.vocabulary import speech_prompt
 
 FLOORS = {
     # condition: (in-scope reached, answered right, most wrong answers, out-of-scope not
@@ -77,6 +78,15 @@ def test_the_recording_is_of_today_s_spoken_dev_set(heard: list[Heard]) -> None:
             spec.speed,
             spec.pause_s,
         ), (clip.file, fix)
+
+
+def test_the_recording_was_primed_as_whisper_is_primed_today(matcher: Matcher) -> None:
+    """whisper hears through the set's prompt: a changed speech_prompt (or set words) means
+    the recorded transcripts are no longer what it would hear."""
+    recorded = transcripts.read_heard()[0]
+    assert recorded["prompt"] == speech_prompt(matcher.faq_set), (
+        f"the recogniser's prompt changed since the transcripts were recorded: run `{transcripts.RECORD}`"
+    )
 
 
 def test_every_condition_is_recorded(heard: list[Heard]) -> None:
