@@ -64,3 +64,9 @@ def test_a_log_on_a_read_only_disk_is_read_not_called_damaged(read_only_log: Pat
     ran = run_measured(["review", "--db", str(read_only_log)])
     assert ran.code == 0, ran.err
     assert "can i bring my dog" in ran.out and "move it aside" not in ran.err
+
+
+def test_a_service_given_a_read_only_log_says_the_disk_is_the_problem(read_only_log: Path) -> None:
+    ran = run_measured(["serve", "--port", "0", "--review-db", str(read_only_log)])
+    assert ran.code == 1 and "read-only" in ran.err and "The log itself is fine" in ran.err, ran.err
+    assert "move it aside" not in ran.err and "Traceback" not in ran.err
