@@ -19,10 +19,14 @@ run: PACKAGES = $(RUN_PACKAGES)
 run: system-packages $(VENV)/.installed-run
 	$(BIN)/voicefaq listen
 
+# Test files run in parallel, one file to a worker (its module fixtures load once), at most
+# four workers: each may load a speech engine of a few hundred MB.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')
+
 test: PACKAGES = $(TEST_PACKAGES)
 test: system-packages browser-package lint
 	$(BIN)/voicefaq check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check voice tests tools
