@@ -23,7 +23,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from voice.service.limits import ServerLimits
 
-log = logging.getLogger("voice.service")
 
 
 class HeaderDeadlineProtocol(H11Protocol):
