@@ -24,7 +24,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from voice.service.limits import ServerLimits
 
 
-
 class HeaderDeadlineProtocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol, closing a connection whose request headers do not
     arrive in time (a "slowloris" client) and refusing a client's connections past its
