@@ -35,7 +35,6 @@ from voice.conversation.events import (
     Listen,
     PausedMidQuestion,
     Review,
-    Role,
     SessionReset,
     SettingsChanged,
     Show,
@@ -261,7 +260,7 @@ class Listener:
     def _act(self, actions: Iterable[Action]) -> None:
         for action in actions:
             if isinstance(action, Speak):
-                self._captions.show(Role.ASSISTANT, action.text)
+                self._captions.spoken(action.kind, action.text)
                 self._output.say(action)
             elif isinstance(action, StopSpeaking):
                 self._output.stop()
@@ -276,7 +275,10 @@ class Listener:
                 # A fresh question: nothing half-heard, or still being transcribed, from before the key.
                 self._endpointer.reset()
                 self._take(self._turns.feed(Restart(self._clock())))
-            elif isinstance(action, SessionReset | SettingsChanged):
+            elif isinstance(action, SessionReset):
+                self._captions.reset()  # the large board forgets the conversation too
+                log.info("%s", action)
+            elif isinstance(action, SettingsChanged):
                 log.info("%s", action)
             else:  # Offer (choices are spoken; the terminal has no buttons to draw), Understood
                 log.debug("%s", action)
