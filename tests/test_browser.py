@@ -218,11 +218,26 @@ def test_a_spoken_question_is_answered_aloud_and_captioned_by_keyboard_alone(
     assert page.text_content("#heard").startswith("I heard: ")
     _wait_data(page, "playedAnswer", 1)  # the reply's audio played to its end
 
-    # After the answer the follow-ups are offered as buttons: pick the first by keyboard.
+    # After the answer the follow-ups are offered as buttons, and said: the answer stays the
+    # caption, the follow-up is shown below it, smaller.
     page.wait_for_selector("#offer:not([hidden]) #choices button", timeout=STEP_MS)
+    choice = page.text_content("#choices button")
+    assert choice is not None
+    _wait(
+        page, f"document.getElementById('prompt').textContent.includes({choice!r})", "the follow-up's caption"
+    )
+    assert page.is_visible("#answer") and page.text_content("#answer") == entry.answer
+    assert page.get_attribute("#answer", "data-kind") == "answer"
+    answer_look, prompt_look = (page.eval_on_selector(s, _CONTRAST_JS) for s in ("#answer", "#prompt"))
+    assert (
+        prompt_look["contrast"] >= MIN_CONTRAST and MIN_TEXT_PX <= prompt_look["size"] < answer_look["size"]
+    )
+    answer_box, prompt_box = page.locator("#answer").bounding_box(), page.locator("#prompt").bounding_box()
+    assert answer_box and prompt_box and prompt_box["y"] >= answer_box["y"] + answer_box["height"], "below it"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "kiosk.png"), full_page=True)
-    choice = page.text_content("#choices button")
+    _wait_data(page, "playedFollowUp", 1)
+    assert page.text_content("#answer") == entry.answer, "the answer stays once the follow-up is said"
     follow_up = next(e for e in faq_set.entries if e.question == choice)
     _tab_to(page, "#choices button")
     started = _data(page, "started")
@@ -230,6 +245,7 @@ def test_a_spoken_question_is_answered_aloud_and_captioned_by_keyboard_alone(
     _wait(
         page, f"document.getElementById('answer').textContent === {follow_up.answer!r}", "the chosen answer"
     )
+    assert page.is_hidden("#prompt"), "a new answer replaces the follow-up too"
     _wait_data(page, "started", started + 1)
     stopped = _data(page, "stopped")
     page.keyboard.press("Escape")  # stops the speech at once

@@ -262,6 +262,24 @@ def test_choices_and_keys_from_the_page(client: TestClient, bundled_set: Path) -
         kiosk.until("stop_speaking")
 
 
+def test_an_answer_and_its_follow_up_say_which_is_which(client: TestClient, bundled_set: Path) -> None:
+    # The page keeps the answer's caption while the follow-up is said, by the speak event's kind.
+    entry = load_set(bundled_set).entry("mobility-aids")
+    with connect(client) as kiosk:
+        kiosk.start()
+        kiosk.ws.send_json({"type": "choose", "entry_id": entry.id})
+        answer = kiosk.until("speak")
+        assert (answer["kind"], answer["text"]) == ("answer", entry.answer)
+        kiosk.done(answer["id"])
+        follow_up = kiosk.until("speak")
+        assert follow_up["kind"] == "follow_up" and "'more'" in follow_up["text"]
+        kiosk.ws.send_json({"type": "command", "command": "repeat"})  # the answer, not the follow-up
+        again = kiosk.until("speak")
+        assert (again["kind"], again["text"]) == ("answer", entry.answer)
+        kiosk.ws.send_json({"type": "command", "command": "stop"})
+        kiosk.until("stop_speaking")
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [

@@ -3,9 +3,12 @@ made from dialogue actions, and the matcher decision reported."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from voice.asr import Transcript
+from voice.conversation.dialogue import Dialogue
 from voice.conversation.events import (
     Chose,
     CommandName,
@@ -22,12 +25,14 @@ from voice.conversation.events import (
     Speak,
     SpeechDone,
     SpeechKind,
+    Started,
     StopSpeaking,
     Took,
     Understood,
     VoiceSettings,
 )
-from voice.core.matcher import Decision, Match
+from voice.core.faq import load_set
+from voice.core.matcher import Decision, Match, Matcher
 from voice.service.protocol import (
     ProtocolError,
     action_event,
@@ -151,6 +156,27 @@ def test_a_speak_event_announces_its_wav() -> None:
         "settings": {"rate": 125, "volume": 0.8, "voice": None},
         "seconds": 1.235,
     }
+
+
+@pytest.mark.parametrize("kind", list(SpeechKind))
+def test_a_speak_event_says_why_it_is_said(kind: SpeechKind) -> None:
+    # The page keeps an answer's caption on screen while follow-ups are said by this kind.
+    assert speak_event(Speak(1, "Text.", kind, SETTINGS), 1.0)["kind"] == kind.value
+
+
+def test_an_answer_and_the_follow_up_after_it_are_told_apart(bundled_set: Path) -> None:
+    faq_set = load_set(bundled_set)
+    entry = faq_set.entry("mobility-aids")
+    dialogue = Dialogue(faq_set, Matcher(faq_set))
+    dialogue.handle(Started(0.0))
+    answer = next(a for a in dialogue.handle(Chose(entry.id, 1.0)) if isinstance(a, Speak))
+    follow_up = next(a for a in dialogue.handle(SpeechDone(answer.id, 2.0)) if isinstance(a, Speak))
+    events = [speak_event(speak, 1.0) for speak in (answer, follow_up)]
+    assert [(event["kind"], event["text"]) for event in events] == [
+        ("answer", entry.answer),
+        ("follow_up", follow_up.text),
+    ]
+    assert "'more'" in follow_up.text and entry.answer not in follow_up.text
 
 
 def test_a_decision_event_names_the_matchers_decision_and_the_transcript() -> None:

@@ -8,6 +8,11 @@
 // ?idle=SECONDS (return to the start screen after this long without speech or a press;
 // 120 by default).
 //
+// Captions: the answer stays on screen (#answer) while what is said after it (how to hear
+// more, related questions, topics, "You're welcome.") is shown below it (#prompt); only a
+// new answer, a confirmation question, a fallback or an emergency replaces it, by the speak
+// event's kind (docs/protocol.md). #answer's data-kind says which it holds.
+//
 // For tests and styling, <body> carries data-state, data-decision, data-entry,
 // data-started (replies that began playing), data-played (replies played to the end) and
 // data-stopped (replies cut short).
@@ -25,15 +30,19 @@ const page = {
   captions: document.getElementById("captions"),
   heard: document.getElementById("heard"),
   answer: document.getElementById("answer"),
+  prompt: document.getElementById("prompt"),
   offer: document.getElementById("offer"),
   offerTitle: document.getElementById("offer-title"),
   choices: document.getElementById("choices"),
 };
 const START_STATUS = page.status.textContent;
 const OFFER_TITLES = { confirm: "Did you mean", help: "Topics", follow_up: "You could also ask" };
+const MAIN_KINDS = new Set(["answer", "confirm", "fallback", "emergency"]);
+const NOTHING_SAID = Object.freeze({ main: "", mainKind: "", details: "", prompt: "", promptKind: "" });
 
 let session = null;
 let idleTimer = null;
+let said = NOTHING_SAID; // what the assistant's captions show
 
 function positiveNumber(value, fallback) {
   const number = Number(value);
@@ -67,9 +76,36 @@ function caption(element, text) {
   element.hidden = !text;
 }
 
+// The captions once the assistant says `text`: the answer stays until another answer, a
+// confirmation question, a fallback or an emergency; "more" (details) follows the answer.
+function spoken(kind, text) {
+  if (MAIN_KINDS.has(kind)) {
+    said = { ...NOTHING_SAID, main: text, mainKind: kind };
+  } else if (kind === "details" && said.mainKind === "answer") {
+    said = { ...said, details: text, prompt: "", promptKind: "" };
+  } else if (kind === "details") {
+    said = { ...NOTHING_SAID, main: text, mainKind: kind };
+  } else {
+    said = { ...said, prompt: text, promptKind: kind };
+  }
+  if (kind === "emergency") {
+    showOffer(null); // the emergency takes the whole screen
+  }
+  showSaid();
+}
+
+function showSaid() {
+  // With no answer to keep, what is said is the main caption.
+  const held = said.main !== "";
+  caption(page.answer, held ? [said.main, said.details].filter(Boolean).join("\n\n") : said.prompt);
+  page.answer.dataset.kind = held ? said.mainKind : said.promptKind;
+  caption(page.prompt, held ? said.prompt : "");
+}
+
 function clearScreen() {
   caption(page.heard, "");
-  caption(page.answer, "");
+  said = NOTHING_SAID;
+  showSaid();
   showOffer(null);
   delete page.body.dataset.decision;
   delete page.body.dataset.entry;
@@ -238,6 +274,7 @@ class Session {
     try {
       buffer = await item.buffer;
     } catch {
+      spoken(item.speak.kind, item.speak.text); // read, where it cannot be heard
       setStatus("A reply could not be played.", true);
       this.finished(item, true);
       this.playNext();
@@ -255,7 +292,7 @@ class Session {
         this.playNext();
       }
     });
-    caption(page.answer, item.speak.text);
+    spoken(item.speak.kind, item.speak.text);
     setState("speaking");
     setStatus("Speaking. Say “stop”, or press the big button, to stop.");
     source.start();
@@ -405,7 +442,7 @@ const EVENTS = {
     if (message.role === "person") {
       caption(page.heard, `I heard: ${message.text}`);
     } else if (message.role === "assistant") {
-      caption(page.answer, message.text);
+      spoken("notice", message.text);
     } else {
       setStatus(message.text);
     }
