@@ -1,7 +1,7 @@
 """Turns to answer (tools/turns.py): the scripted person through the real dialogue.
 
 On a handful of the recorded spoken dev clips, and on made-up transcripts whose decisions
-are known (tests/test_dialogue.py checks them), so that each path of the script is taken.
+are known (checked once, below), so that each path of the script is taken.
 """
 
 from __future__ import annotations
@@ -16,6 +16,19 @@ from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
 from voice.core.matcher import Decision, Matcher
 
+FES = "what is functional electrical stimulation"  # answer: fes
+FOOT_DROP = "i have food drop"  # confirm: fes alone
+WALKER = "what about a walker"  # confirm: walking-aid-pain or mobility-aids
+PARK = "where do i park"  # fallback
+DEPRESSION = "can exercise help with depression"  # answer: depression
+DECISIONS = {
+    FES: (Decision.ANSWER, ("fes",)),
+    FOOT_DROP: (Decision.CONFIRM, ("fes",)),
+    WALKER: (Decision.CONFIRM, ("walking-aid-pain", "mobility-aids")),
+    PARK: (Decision.FALLBACK, ()),
+    DEPRESSION: (Decision.ANSWER, ("depression",)),
+}
+
 
 @pytest.fixture(scope="module")
 def faq() -> FaqSet:
@@ -24,20 +37,18 @@ def faq() -> FaqSet:
 
 @pytest.fixture(scope="module")
 def matcher(faq: FaqSet) -> Matcher:
-    return Matcher(faq)
+    matcher = Matcher(faq)
+    for question, (decision, ids) in DECISIONS.items():
+        match = matcher.match(question)
+        named = (match.entry.id,) if match.entry else tuple(c.entry_id for c in match.offered)
+        assert (match.decision, named) == (decision, ids), f"{question!r} changed: pick another question"
+    return matcher
 
 
 def _heard(text: str | None, expect: str, condition: str = "clean") -> Heard:
     transcript = None if text is None else Transcript(text, (), "whisper", 2.0, logprob=-0.2)
     clip = {name: None for name in transcripts.CLIP_FIELDS}
     return Heard("made-up.wav", Labelled(text or "", expect), condition, clip, transcript)
-
-
-FES = "what is functional electrical stimulation"  # answer: fes
-FOOT_DROP = "i have food drop"  # confirm: fes alone
-WALKER = "what about a walker"  # confirm: walking-aid-pain or mobility-aids
-PARK = "where do i park"  # fallback
-DEPRESSION = "can exercise help with depression"  # answer: depression
 
 
 @pytest.mark.parametrize(
@@ -81,7 +92,7 @@ def test_a_direct_answer_is_one_turn_and_no_words_before_it(faq: FaqSet, matcher
 def test_a_confirmation_counts_its_words(faq: FaqSet, matcher: Matcher) -> None:
     confirm = matcher.match(FOOT_DROP).say
     outcome = turns_for(faq, matcher, FOOT_DROP, "fes")
-    assert outcome.words == len(confirm.split())
+    assert outcome.words == len(confirm.split()) and outcome.confirmations == (len(confirm.split()),)
     assert f"assistant: {confirm}" in outcome.said
 
 
@@ -117,13 +128,14 @@ def test_recorded_clips(faq: FaqSet, matcher: Matcher) -> None:
 def test_summary_counts_give_ups_at_the_cap() -> None:
     outcomes = [
         turns.Outcome("a.wav", "clean", 1, False, 0, ()),
-        turns.Outcome("b.wav", "clean", 2, False, 6, ()),
-        turns.Outcome("c.wav", "pink 5 dB", turns.GIVE_UP_TURNS, True, 30, ()),
+        turns.Outcome("b.wav", "clean", 2, False, 6, (), (6,)),
+        turns.Outcome("c.wav", "pink 5 dB", turns.GIVE_UP_TURNS, True, 30, (), (5, 7)),
     ]
     summary = turns.summarise(outcomes)
     assert summary.mean_turns == pytest.approx((1 + 2 + turns.GIVE_UP_TURNS) / 3)
     assert summary.first_turn == pytest.approx(1 / 3) and summary.gave_up == pytest.approx(1 / 3)
     assert summary.mean_words == 3.0  # over the clips that reached the answer
+    assert summary.confirm_words == 6.0  # over every confirmation asked
     assert list(turns.by_condition(outcomes)) == ["clean", "pink 5 dB", "all"]
 
 

@@ -57,6 +57,8 @@ class Outcome:
     """Words the assistant spoke before the right answer (all it said, on a give-up)."""
     said: tuple[str, ...]
     """The conversation, for reading: "person: ..." and "assistant: ..." lines."""
+    confirmations: tuple[int, ...] = ()
+    """The words of each confirmation question the assistant asked ("Do you mean ...?")."""
 
 
 class _Conversation:
@@ -66,6 +68,7 @@ class _Conversation:
         self.dialogue = Dialogue(faq_set, matcher)
         self.at = 0.0
         self.log: list[str] = []
+        self.confirmations: list[int] = []
         self._feed(Started(self.at))  # the greeting is not counted: it comes before any question
 
     def _feed(self, event: Event) -> list[Action]:
@@ -84,8 +87,17 @@ class _Conversation:
         self.at += 1.0
         self.log.append(f"person: {text}")
         actions = self._feed(events.Heard(text, self.at, match=match))
-        self.log += [f"assistant: {a.text}" for a in actions if isinstance(a, Speak)]
+        spoken = [action for action in actions if isinstance(action, Speak)]
+        self.log += [f"assistant: {speak.text}" for speak in spoken]
+        self.confirmations += [len(s.text.split()) for s in spoken if s.kind is SpeechKind.CONFIRM]
         return actions
+
+    def outcome(self, clip: Heard, turns: int | None, words: int) -> Outcome:
+        """The conversation so far: the right answer heard after `turns`, or None on a give-up."""
+        gave_up = turns is None
+        count = GIVE_UP_TURNS if turns is None else turns
+        log, confirmations = tuple(self.log), tuple(self.confirmations)
+        return Outcome(clip.file, clip.condition, count, gave_up, words, log, confirmations)
 
 
 def converse(clip: Heard, faq_set: FaqSet, matcher: Matcher) -> Outcome:
@@ -102,7 +114,7 @@ def converse(clip: Heard, faq_set: FaqSet, matcher: Matcher) -> Outcome:
         reached, spoken = _until_answer(actions, answers)
         words += spoken
         if reached:
-            return Outcome(clip.file, clip.condition, turns, False, words, tuple(talk.log))
+            return talk.outcome(clip, turns, words)
         pick = _pick(actions, right)
         if pick is None:
             continue
@@ -110,8 +122,8 @@ def converse(clip: Heard, faq_set: FaqSet, matcher: Matcher) -> Outcome:
         reached, spoken = _until_answer(talk.say(pick), answers)
         words += spoken
         if reached:
-            return Outcome(clip.file, clip.condition, turns, False, words, tuple(talk.log))
-    return Outcome(clip.file, clip.condition, GIVE_UP_TURNS, True, words, tuple(talk.log))
+            return talk.outcome(clip, turns, words)
+    return talk.outcome(clip, None, words)
 
 
 def _known(faq_set: FaqSet, entry_id: str) -> bool:
@@ -152,17 +164,21 @@ class Summary:
     """Share given up on."""
     mean_words: float
     """Mean words the assistant spoke before the right answer, over the clips that reached it."""
+    confirm_words: float
+    """Mean words of a confirmation question, over all those asked."""
 
 
 def summarise(outcomes: Sequence[Outcome]) -> Summary:
     count = len(outcomes)
     reached = [o for o in outcomes if not o.gave_up]
+    confirmations = [words for o in outcomes for words in o.confirmations]
     return Summary(
         count,
         sum(o.turns for o in outcomes) / count if count else 0.0,
         sum(o.turns == 1 and not o.gave_up for o in outcomes) / count if count else 0.0,
         (count - len(reached)) / count if count else 0.0,
         sum(o.words for o in reached) / len(reached) if reached else 0.0,
+        sum(confirmations) / len(confirmations) if confirmations else 0.0,
     )
 
 
@@ -188,12 +204,12 @@ def by_condition(outcomes: Sequence[Outcome]) -> dict[str, Summary]:
 def table(summaries: dict[str, Summary]) -> str:
     lines = [
         f"{'turns to answer':16} {'clips':>5} {'mean turns':>10} {'1 turn':>7} {'gave up':>7} "
-        f"{'words before answer':>19}"
+        f"{'words before answer':>19} {'words a confirmation':>20}"
     ]
     for name, s in summaries.items():
         lines.append(
             f"{name:16} {s.clips:5d} {s.mean_turns:10.2f} {s.first_turn:7.0%} {s.gave_up:7.0%} "
-            f"{s.mean_words:19.1f}"
+            f"{s.mean_words:19.1f} {s.confirm_words:20.1f}"
         )
     return "\n".join(lines)
 
