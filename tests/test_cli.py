@@ -93,7 +93,17 @@ def test_text_mode_reads_questions_from_stdin(
 
 def test_check_accepts_the_bundled_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
-    assert "ok: 40 entries" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok: 40 entries" in out and "warning" not in out
+
+
+def test_check_warns_about_entries_without_a_topic(
+    tiny_set: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(tiny_set)]) == 0
+    captured = capsys.readouterr()
+    assert f"{tiny_set / 'entries.yaml'}:2: warning: entry 'walker' has no 'topic'" in captured.err
+    assert f"ok: {len(ENTRIES)} entries" in captured.out and f"; {len(ENTRIES)} warnings" in captured.out
 
 
 def test_check_lists_problems_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,6 +43,7 @@ from voice.conversation.events import (
     Started,
     StopSpeaking,
     Tick,
+    Took,
     Understood,
     VoiceSettings,
 )
@@ -62,6 +63,7 @@ PHYSIATRIST = "is my physio the same as a physiatrist"  # answer: pt-vs-physiatr
 DEPRESSION = "can exercise help with depression"  # answer: depression
 WALKER = "what about a walker"  # confirm: walking-aid-pain or mobility-aids
 FOOT_DROP = "i have food drop"  # confirm: fes alone
+TRANSFERS = "trans furs"  # confirm: transfers alone
 PARK = "where do i park"  # fallback
 FALL = "I fell in the bathroom and I can't get up"  # emergency: fall
 CHEST = "my chest hurts"  # emergency: chest-pain
@@ -71,6 +73,7 @@ DECISIONS = {
     DEPRESSION: (Decision.ANSWER, ("depression",)),
     WALKER: (Decision.CONFIRM, ("walking-aid-pain", "mobility-aids")),
     FOOT_DROP: (Decision.CONFIRM, ("fes",)),
+    TRANSFERS: (Decision.CONFIRM, ("transfers",)),
     PARK: (Decision.FALLBACK, ()),
     FALL: (Decision.EMERGENCY, ("fall",)),
     CHEST: (Decision.EMERGENCY, ("chest-pain",)),
@@ -285,7 +288,80 @@ def test_speak_ids_increase(faq: FaqSet, matcher: Matcher) -> None:
     assert ids == sorted(set(ids)) and len(ids) == 8
 
 
-# "Did you mean ...?"
+# "Do you mean ...?"
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (FOOT_DROP, "Do you mean electrical stimulation?"),  # one: a yes/no question
+        (WALKER, "Do you mean pain from crutches, or walking aids?"),  # two: their topics
+    ],
+)
+def test_a_confirmation_names_the_offered_topics(
+    faq: FaqSet, matcher: Matcher, question: str, text: str
+) -> None:
+    talk = Talk(faq, matcher)
+    assert talk.hear(question)[1] == ("speak", K.CONFIRM, text)
+    assert talk.dialogue.state is S.CONFIRMING
+
+
+@pytest.mark.parametrize(
+    ("question", "replies", "then", "state"),
+    [
+        # One offered: "Do you mean electrical stimulation?"
+        (FOOT_DROP, ["yes"], "fes", S.READY),
+        (FOOT_DROP, ["yes please"], "fes", S.READY),
+        (FOOT_DROP, ["the first"], "fes", S.READY),
+        (FOOT_DROP, ["electrical stimulation"], "fes", S.READY),
+        (FOOT_DROP, ["yes, electrical stimulation"], "fes", S.READY),
+        (FOOT_DROP, ["no"], ("speak", K.NOTICE, TEXT.ask_again), S.READY),
+        (FOOT_DROP, ["the second"], ("speak", K.NOTICE, TEXT.nothing_to_pick), S.CONFIRMING),
+        # Two offered: "Do you mean pain from crutches, or walking aids?"
+        (WALKER, ["the first"], "walking-aid-pain", S.READY),
+        (WALKER, ["the second one"], "mobility-aids", S.READY),
+        (WALKER, ["walking aids"], "mobility-aids", S.READY),
+        (WALKER, ["pain from crutches"], "walking-aid-pain", S.READY),
+        (WALKER, ["yes"], ("offer", K.CONFIRM, ("walking-aid-pain", "mobility-aids")), S.CHOOSING),
+        (WALKER, ["yes", "the second"], "mobility-aids", S.READY),
+        (WALKER, ["yes", "walking aids"], "mobility-aids", S.READY),
+        (WALKER, ["no"], ("speak", K.NOTICE, TEXT.ask_again), S.READY),
+    ],
+)
+def test_replies_to_a_confirmation(
+    faq: FaqSet,
+    matcher: Matcher,
+    question: str,
+    replies: list[str],
+    then: tuple[Any, ...] | str,
+    state: DialogueState,
+) -> None:
+    """`then`: the last action, or the id of the entry whose answer it speaks."""
+    talk = Talk(faq, matcher)
+    talk.ask(question)
+    for reply in replies[:-1]:
+        talk.ask(reply)
+    expected = say(faq, then) if isinstance(then, str) else then
+    assert talk.hear(replies[-1])[-1] == expected
+    assert talk.dialogue.state is state
+
+
+@pytest.mark.parametrize(
+    ("reply", "took"),
+    [
+        ("chair and bed transfers", Took.CHOSEN),  # its topic, said back
+        ("the transfers one", Took.CHOSEN),  # "transfers" is in the topic, not the question
+        ("yes", Took.REPLY),
+    ],
+)
+def test_a_confirmation_is_picked_by_its_topic_words(
+    faq: FaqSet, matcher: Matcher, reply: str, took: Took
+) -> None:
+    talk = Talk(faq, matcher)
+    assert talk.ask(TRANSFERS)[1] == ("speak", K.CONFIRM, "Do you mean chair and bed transfers?")
+    actions = talk.dialogue.handle(Heard(reply, talk.later()))
+    assert isinstance(actions[0], Understood) and actions[0].took is took
+    assert brief(actions)[-1] == say(faq, "transfers")
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,9 @@ def _entries_with(change: dict[str, Any], index: int = 0) -> list[dict[str, Any]
         ({"section": "Nowhere"}, "section 'Nowhere' is not one of the source sections"),
         ({"colour": "blue"}, "unknown keys: colour"),
         ({"phrasings": "just one string"}, "'phrasings' must be a list"),
+        ({"topic": "the one about choosing which walker to get"}, "topic has 8 words; keep it to 6"),
+        ({"topic": ["walkers"]}, "'topic' must be text"),
+        ({"topic": "  "}, "'topic' is empty"),
     ],
 )
 def test_reports_entry_problems_with_file_and_line(
@@ -70,6 +73,56 @@ def test_reports_entry_problems_with_file_and_line(
     assert any(str(problem).startswith(f"{directory / 'entries.yaml'}:") for problem in problems)
     with pytest.raises(AnswersFormatError, match="voicefaq check"):
         load_set(directory)
+
+
+def test_bundled_set_names_every_entry_by_a_short_topic(bundled_set: Path) -> None:
+    faq_set = load_set(bundled_set)
+    assert faq_set.warnings == ()
+    for entry in faq_set.entries:
+        assert 1 <= len(entry.topic.split()) <= 4 and entry.topic != entry.question, entry.id
+    assert faq_set.entry("mobility-aids").topic == "walking aids"
+    assert faq_set.entry("afo").topic == "an AFO brace"
+
+
+def test_a_topic_is_read_from_its_entry(tmp_path: Path) -> None:
+    directory = write_set(tmp_path / "set", entries=_entries_with({"topic": "  walkers\n and rollators "}))
+    faq_set, problems = check_set(directory)
+    assert problems == [] and faq_set is not None
+    assert faq_set.entry("walker").topic == "walkers and rollators"
+    assert all("'walker'" not in warning.message for warning in faq_set.warnings)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Should I use a walker?", "should I use a walker"),
+        ("Is a walker the same as a rollator?", "is a walker the same as a rollator"),
+        ("I keep falling, what helps?", "I keep falling, what helps"),
+        ("AFO braces: do they help?", "AFO braces: do they help"),
+    ],
+)
+def test_without_a_topic_the_question_stands_in_and_check_warns(
+    tmp_path: Path, question: str, topic: str
+) -> None:
+    directory = write_set(tmp_path / "set", entries=_entries_with({"question": question}))
+    faq_set = load_set(directory)  # loads: a clinic's own set may have no topics yet
+    assert faq_set.entry("walker").topic == topic
+    warnings = [str(warning) for warning in faq_set.warnings]
+    assert len(warnings) == len(ENTRIES)
+    assert warnings[0].startswith(f"{directory / 'entries.yaml'}:2: entry 'walker' has no 'topic'")
+
+
+@pytest.mark.parametrize("other", ["Walkers", "a walker", "the walker?"])
+def test_two_entries_with_the_same_topic_are_refused(tmp_path: Path, other: str) -> None:
+    entries = _entries_with({"topic": "walker"})
+    entries[1]["topic"] = other
+    directory = write_set(tmp_path / "set", entries=entries)
+    _, problems = check_set(directory)
+    (problem,) = problems
+    assert str(problem).startswith(f"{directory / 'entries.yaml'}:")
+    assert f"entry 'cane': topic '{other}' is also the topic of 'walker'" in problem.message
+    lines = (directory / "entries.yaml").read_text().splitlines()
+    assert lines[problem.line - 1].strip() == "- id: cane"
 
 
 def test_a_problem_points_at_the_offending_line(tmp_path: Path) -> None:

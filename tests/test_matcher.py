@@ -4,7 +4,8 @@ import pytest
 
 from tests.conftest import JSON_FIELDS, SET_YAML, write_set
 from voice.core.faq import load_set
-from voice.core.matcher import Decision, Matcher
+from voice.core.matcher import Candidate, Decision, Matcher, confirmation_text
+from voice.lang import language
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,37 @@ def test_close_candidates_are_confirmed_not_guessed(matcher: Matcher) -> None:
     match = matcher.match("walker or a cane")
     assert match.decision is Decision.CONFIRM
     assert {c.entry_id for c in match.offered} == {"walker", "cane"}
-    assert match.say.startswith("Did you mean: ") and " Or: " in match.say
+    # The tiny set gives no topics: each entry is named by its question.
+    first, second = (c.question.rstrip("?").replace("Should", "should") for c in match.offered)
+    assert match.say == f"Do you mean {first}, or {second}?"
+
+
+WALKER = Candidate("walker", "Should I use a walker?", 0.7, "a walker")
+CANE = Candidate("cane", "Should I use a cane?", 0.6, "a cane")
+SCOOTER = Candidate("scooter", "Could a mobility scooter help me?", 0.5, "a mobility scooter")
+UNNAMED = Candidate("scooter", "Could a mobility scooter help me?", 0.5)  # from a review log
+
+
+@pytest.mark.parametrize(
+    ("offered", "text"),
+    [
+        ((WALKER,), "Do you mean a walker?"),
+        ((WALKER, CANE), "Do you mean a walker, or a cane?"),
+        ((WALKER, CANE, SCOOTER), "Do you mean a walker, a cane, or a mobility scooter?"),
+        ((WALKER, UNNAMED), "Do you mean a walker, or could a mobility scooter help me?"),
+    ],
+)
+def test_a_confirmation_names_each_offered_entry_by_its_topic(
+    offered: tuple[Candidate, ...], text: str
+) -> None:
+    assert confirmation_text(offered, language("en")) == text
+
+
+def test_candidates_carry_their_entry_s_topic(bundled_set: Path) -> None:
+    match = Matcher(load_set(bundled_set)).match("what is a row later")
+    assert match.decision is Decision.CONFIRM
+    assert [(c.entry_id, c.topic) for c in match.offered] == [("mobility-aids", "walking aids")]
+    assert match.say == "Do you mean walking aids?"
 
 
 def test_emergency_speaks_the_sets_text_and_never_an_answer(matcher: Matcher) -> None:

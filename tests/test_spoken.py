@@ -75,7 +75,7 @@ def test_an_answer_to_words_the_engine_was_unsure_of_is_asked_about(
     assert match.decision is decision
     if decision is Decision.CONFIRM:
         assert match.offered[0].entry_id == "pt-vs-physiatrist"
-        assert match.say.startswith("Did you mean")
+        assert match.say.startswith("Do you mean")
         assert match.entry is None
 
 
@@ -108,7 +108,7 @@ def test_an_answer_in_another_reading_is_offered_not_given(
     match = match_transcript(_heard(text, *alternatives), matcher)
     assert match.decision is Decision.CONFIRM and match.entry is None
     assert match.offered[0].entry_id == offered_first
-    assert match.input == text and match.say.startswith("Did you mean")
+    assert match.input == text and match.say.startswith("Do you mean")
 
 
 def test_other_readings_never_replace_an_answered_best_reading(matcher: Matcher) -> None:

@@ -21,7 +21,7 @@ MIN_SPEECH_SECONDS = 0.2
 """Less voiced audio than this is taken as silence or a click, not a question."""
 UNSURE_LOGPROB = -0.7
 """Below this mean token log-probability (under one chance in two a token) the engine
-was guessing: an FAQ answer becomes "Did you mean ...?" instead. On the spoken dev set
+was guessing: an FAQ answer becomes "Do you mean ...?" instead. On the spoken dev set
 every confident wrong answer was heard below -0.8, most right ones above -0.6."""
 ALTERNATIVE_MIN_WORDS = 2
 """Trigger words an emergency needs in a less likely reading of the audio: a lone
@@ -132,7 +132,7 @@ def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher
 
 
 def _confirmation(match: Match, matcher: Matcher) -> Match:
-    """`match`'s answer turned into "Did you mean ...?", with any close runner-up."""
+    """`match`'s answer turned into "Do you mean ...?", with any close runner-up."""
     best = match.alternatives[0]
     offered = tuple(
         c for c in match.alternatives[:2] if best.score - c.score <= matcher.config.confirm_window

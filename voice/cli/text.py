@@ -102,14 +102,18 @@ def _typed_lines() -> Iterator[str]:
 def check(args: argparse.Namespace) -> int:
     directory = args.directory or default_answers_dir()
     faq_set, problems = check_set(directory)
+    warnings = faq_set.warnings if faq_set is not None else ()
     for problem in problems:
         print(problem, file=sys.stderr)
+    for warning in warnings:  # accepted, but worth fixing
+        print(f"{warning.file}:{warning.line}: warning: {warning.message}", file=sys.stderr)
     if problems or faq_set is None:
         print(f"{directory}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         return EXIT_ERROR
     phrasings = sum(len(entry.phrasings) for entry in faq_set.entries)
+    warned = f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
     print(
         f"{directory}: ok: {len(faq_set.entries)} entries, {phrasings} phrasings, "
-        f"{len(faq_set.emergencies)} emergency kinds"
+        f"{len(faq_set.emergencies)} emergency kinds{warned}"
     )
     return EXIT_OK

@@ -27,7 +27,7 @@ class DialogueConfig:
     idle_reset_s: float = 300.0
     """Seconds without an event from the person after which settings and history are forgotten."""
     confirm_tries: int = 2
-    """Failed "Did you mean ...?" rounds in a row before the topics are offered instead."""
+    """Failed "Do you mean ...?" rounds in a row before the topics are offered instead."""
     follow_ups: int = 2
     """Related entries offered after an answer."""
     topics_per_group: int = 4

@@ -237,7 +237,7 @@ class Dialogue:
 
     def _admit(self, event: Heard, text: str) -> tuple[str, bool] | None:
         admitted = self._gate.admit(text, event.at, event.while_speaking)
-        # A reply to "Did you mean ...?" needs no wake phrase or key, however slow.
+        # A reply to "Do you mean ...?" needs no wake phrase or key, however slow.
         if admitted is None and self._offer is not None and self._offer.kind is _K.CONFIRM:
             return (text, False) if parse_command(text, self.language) in _REPLIES else None
         return admitted

@@ -39,7 +39,7 @@ class DialogueState(StrEnum):
     LISTENING = "listening"
     """The next utterance counts (after the wake phrase, a key, or the assistant's turn)."""
     CONFIRMING = "confirming"
-    """Asked "Did you mean ...?"."""
+    """Asked "Do you mean ...?"."""
     CHOOSING = "choosing"
     """Asked "Which one: the first, or the second?"."""
     OFFERING = "offering"
@@ -281,7 +281,7 @@ class Took(StrEnum):
     """How the dialogue took one utterance (Understood.took)."""
 
     QUESTION = "question"
-    """A question for the matcher: answered, confirmed ("Did you mean ...?") or a fallback."""
+    """A question for the matcher: answered, confirmed ("Do you mean ...?") or a fallback."""
     CHOSEN = "chosen"
     """Words naming one of the entries just offered: that entry is answered."""
     EMERGENCY = "emergency"

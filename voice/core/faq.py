@@ -26,7 +26,12 @@ MIN_PHRASINGS = 6
 DEFAULT_ANSWER_WORDS = 50
 DEFAULT_DETAILS_WORDS = 150
 MAX_QUESTION_WORDS = 20
+MAX_TOPIC_WORDS = 6
+"""A topic is named in "Do you mean ...?" and may be said back: a few words (4 or fewer read best)."""
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ENTRY_KEYS = frozenset(
+    {"id", "question", "topic", "section", "answer", "details", "phrasings", "keywords", "related"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,11 @@ class Entry:
 
     id: str
     question: str
-    """Canonical question, read aloud in "Did you mean ...?"."""
+    """Canonical question: read in the topics after "help" and in follow-ups."""
+    topic: str
+    """A short name for what the entry is about ("walking aids"), read in "Do you mean
+    walking aids?" and said back to pick it; the question (without its question mark)
+    when the set gives none."""
     section: str
     """The source section the answer comes from."""
     answer: str
@@ -86,6 +95,8 @@ class FaqSet:
     """Overrides of the matcher's thresholds (see voice.core.config.MatcherConfig)."""
     speech_prompt: str | None = None
     """A short text in the words people use with this set, to prime speech recognition."""
+    warnings: tuple[Problem, ...] = ()
+    """What `voicefaq check` warns about but loading accepts (an entry without a topic)."""
     language: str = DEFAULT_CODE
     """The code of the language the set is written in (set.yaml `language:`); its words
     are `language_data`."""
@@ -183,6 +194,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
             )
         )
     entries: list[Entry] = []
+    untitled: set[str] = set()  # ids of the entries the set gives no topic
     for file in files:
         doc = read_yaml(file, problems)
         if doc is None:
@@ -191,9 +203,12 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
             entry = _read_entry(doc, path, raw, check, source.sections, answer_words, details_words)
             if entry is not None:
                 entries.append(entry)
+                if raw.get("topic") is None:
+                    untitled.add(entry.id)
 
     normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"), words or DEFAULT_LANGUAGE)
     _check_across_entries(entries, normalizer, problems)
+    warnings = _check_topics(entries, untitled, normalizer, problems)
     set_id = check.text(set_doc, meta, (), "id")
     if set_id is not None and not _ID.match(set_id):
         problems.append(
@@ -213,6 +228,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         matching=matching,
         speech_prompt=check.text(set_doc, meta, (), "speech_prompt", required=False),
         language=language_code,
+        warnings=tuple(warnings),
     )
     return faq_set, problems
 
@@ -328,15 +344,14 @@ def _read_entry(
         )
     label = f"entry '{entry_id}'" if entry_id else "this entry"
     question = check.text(doc, raw, path, "question")
+    topic = check.text(doc, raw, path, "topic", required=False)
     section = check.text(doc, raw, path, "section")
     answer = check.text(doc, raw, path, "answer")
     details = check.text(doc, raw, path, "details", required=False)
     phrasings = check.texts(doc, raw, path, "phrasings", minimum=MIN_PHRASINGS)
     keywords = check.texts(doc, raw, path, "keywords", minimum=1)
     related = check.texts(doc, raw, path, "related")
-    unknown = sorted(
-        set(raw) - {"id", "question", "section", "answer", "details", "phrasings", "keywords", "related"}
-    )
+    unknown = sorted(set(raw) - _ENTRY_KEYS)
     if unknown:
         check.problems.append(doc.problem(path, f"{label} has unknown keys: {', '.join(unknown)}"))
     if section is not None and sections and section not in sections:
@@ -353,6 +368,14 @@ def _read_entry(
                 f"{label}: question has "
                 f"{_word_count(question)} words; keep it under "
                 f"{MAX_QUESTION_WORDS} so it can be read in a confirmation",
+            )
+        )
+    if topic is not None and _word_count(topic) > MAX_TOPIC_WORDS:
+        check.problems.append(
+            doc.problem(
+                (*path, "topic"),
+                f"{label}: topic has {_word_count(topic)} words; keep it to {MAX_TOPIC_WORDS} or fewer "
+                "(a short name a person could say back, like 'walking aids')",
             )
         )
     if answer is not None and _word_count(answer) > answer_words:
@@ -374,9 +397,48 @@ def _read_entry(
     if len(check.problems) > before or None in (entry_id, question, section, answer):
         return None
     assert entry_id and question and section and answer
-    return Entry(
-        entry_id, question, section, answer, details, phrasings, keywords, related, doc.file, doc.line(path)
-    )
+    named = (question, topic or question_as_topic(question), section)
+    return Entry(entry_id, *named, answer, details, phrasings, keywords, related, doc.file, doc.line(path))
+
+
+def question_as_topic(question: str) -> str:
+    """ "Should I use a cane?" -> "should I use a cane", to follow "Do you mean"."""
+    topic = question.rstrip("?.! ")
+    return topic[0].lower() + topic[1:] if topic[1:2].islower() else topic
+
+
+def _check_topics(
+    entries: list[Entry], untitled: set[str], normalizer: Normalizer, problems: list[Problem]
+) -> list[Problem]:
+    """Problems for two entries with the same topic (by its words, as the matcher reads
+    them); warnings, returned, for entries without one."""
+    owners: dict[tuple[str, ...], Entry] = {}
+    for entry in entries:
+        if entry.id in untitled:
+            continue
+        words = sorted(set(normalizer.tokens(entry.topic)) - normalizer.function_words)
+        key = tuple(words) or tuple(entry.topic.lower().split())
+        owner = owners.setdefault(key, entry)
+        if owner is not entry:
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"entry '{entry.id}': topic '{entry.topic}' is also the topic of '{owner.id}' "
+                    f"({owner.file}:{owner.line}); give each entry a topic of its own, so that "
+                    '"Do you mean ...?" tells them apart',
+                )
+            )
+    return [
+        Problem(
+            entry.file,
+            entry.line,
+            f"entry '{entry.id}' has no 'topic'; \"Do you mean ...?\" reads its whole question. "
+            "Add a short name a person could say back (at most 4 words, like 'walking aids')",
+        )
+        for entry in entries
+        if entry.id in untitled
+    ]
 
 
 def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems: list[Problem]) -> None:

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 from voice.core.config import MatcherConfig
 from voice.core.emergency import EmergencyDetector
-from voice.core.faq import Emergency, Entry, FaqSet
+from voice.core.faq import Emergency, Entry, FaqSet, question_as_topic
 from voice.core.normalize import Normalizer
 from voice.lang import Language
 
@@ -45,7 +45,7 @@ class Decision(StrEnum):
     ANSWER = "answer"
     """Confident: speak the entry's answer."""
     CONFIRM = "confirm"
-    """Unsure between candidates, or middling: ask "Did you mean ...?"."""
+    """Unsure between candidates, or middling: ask "Do you mean ...?"."""
     FALLBACK = "fallback"
     """Does not know: say what it can answer."""
     EMERGENCY = "emergency"
@@ -58,6 +58,13 @@ class Candidate:
     question: str
     score: float
     """0..1; higher is a closer match."""
+    topic: str = ""
+    """The entry's short topic ("walking aids"), named in a confirmation; "" when unknown
+    (a candidate read back from a review log), and the question is named instead."""
+
+    @classmethod
+    def of(cls, entry: Entry, score: float) -> Candidate:
+        return cls(entry.id, entry.question, round(score, 4), entry.topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +124,14 @@ class _Phrasing:
 
 
 def confirmation_text(offered: Sequence[Candidate], language: Language) -> str:
-    """The spoken "Did you mean: A? Or: B?", in `language`."""
-    questions = [candidate.question.rstrip("?. ") for candidate in offered]
+    """The spoken confirmation, in `language`, naming each offered entry by its topic:
+    "Do you mean walking aids?" for one, "Do you mean walking aids, or pain from
+    crutches?" for two or more."""
+    topics = [candidate.topic or question_as_topic(candidate.question) for candidate in offered]
     texts = language.prompts
-    return texts.did_you_mean.format(questions=f"? {texts.alternative} ".join(questions) + "?")
+    if len(topics) == 1:
+        return texts.confirm_one.format(topic=topics[0])
+    return texts.confirm_choices.format(topics=", ".join(topics[:-1]), last=topics[-1])
 
 
 class Matcher:
@@ -269,10 +280,7 @@ class Matcher:
         config = self.config
         elapsed = _since(started) if started is not None else 0.0
         alternatives = tuple(
-            Candidate(
-                self._entries[s.entry_index].id, self._entries[s.entry_index].question, round(s.score, 4)
-            )
-            for s in ranked[: config.max_alternatives]
+            Candidate.of(self._entries[s.entry_index], s.score) for s in ranked[: config.max_alternatives]
         )
         best = ranked[0] if ranked else Scored(0.0, 0.0, 0.0, -1)
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0

@@ -2,9 +2,10 @@
 
 Pure. "help" reads the set's questions a few at a time, grouped by the source
 section they come from, so that a tired listener hears four questions, not forty.
-After "Did you mean A? Or: B?" (or a help group, or follow-ups) the person may pick
-one by repeating some of its words ("the crutches one"); `pick_offered` decides
-whether the words clearly point at one of the offered questions.
+After "Do you mean walking aids, or pain from crutches?" (or a help group, or
+follow-ups) the person may pick one by repeating some of its words ("the crutches
+one"); `pick_offered` decides whether the words clearly point at one of the offered
+entries, by the words of its topic and its question.
 """
 
 from __future__ import annotations
@@ -56,18 +57,19 @@ def spoken_list(questions: Sequence[str], language: Language) -> str:
 
 
 def pick_offered(normalizer: Normalizer, text: str, offered: Sequence[Entry]) -> Entry | None:
-    """The offered entry that `text` picks by the words of its question, if exactly one.
+    """The offered entry that `text` picks by the words of its topic or question, if
+    exactly one.
 
-    Every topic word of `text` must come from the offered questions (the words the
-    person just heard), and some must belong to one question only; otherwise the
-    utterance is a new question, for the matcher.
+    Every topic word of `text` must come from the offered entries' topics and questions
+    (the words the person just heard), and some must belong to one entry only; otherwise
+    the utterance is a new question, for the matcher.
     """
     picking = frozenset(normalizer.stem(word) for word in normalizer.language.picking_words)
     ignored = normalizer.function_words | normalizer.question_words | picking
     said = {token for token in normalizer.tokens(text) if token not in ignored}
     if not said:
         return None
-    heard = [set(normalizer.tokens(entry.question)) - ignored for entry in offered]
+    heard = [set(normalizer.tokens(f"{entry.topic} {entry.question}")) - ignored for entry in offered]
     if not said <= set().union(*heard):
         return None
     pointing = [

@@ -109,8 +109,11 @@ class Prompts:
     """After an answer with related entries: {questions}."""
     help_word: str
     """The word that, in a set's fallback text, already says how to hear the topics."""
-    did_you_mean: str
-    """A confirmation: {questions} (one, or two joined by `alternative`)."""
+    confirm_one: str
+    """A yes/no confirmation of one entry, named by its short topic: {topic}."""
+    confirm_choices: str
+    """A confirmation of two or more entries by their topics: {topics} (all but the last,
+    joined by commas) and {last}."""
     alternative: str
     """Put before the last of several questions read out: "A? B? Or: C?"."""
 

@@ -381,7 +381,8 @@ ENGLISH = Language(
         more_details="To hear more about this, say 'more'.",
         also_ask="You can also ask: {questions}",
         help_word="help",
-        did_you_mean="Did you mean: {questions}",
+        confirm_one="Do you mean {topic}?",
+        confirm_choices="Do you mean {topics}, or {last}?",
         alternative="Or:",
     ),
 )

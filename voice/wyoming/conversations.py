@@ -1,7 +1,7 @@
 """Home Assistant's conversations, each a Dialogue, answered as Wyoming's handle program.
 
 A `transcript` to the handle program carries `context.conversation_id`; each id gets a
-Dialogue of its own, so "Did you mean A, or B?" is resolved by the next transcript in the
+Dialogue of its own, so "Do you mean A, or B?" is resolved by the next transcript in the
 same conversation, and "more", "repeat" and "help" act on that conversation's last reply.
 Conversations idle for longer than `idle_s` are dropped, and at most `max_count` are
 kept (the longest idle goes first), like the kiosk's sessions.
