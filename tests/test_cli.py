@@ -30,7 +30,7 @@ def test_ask_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) 
     assert result["decision"] == "answer" and result["entry_id"] == "pt-vs-physiatrist"
     assert 0 <= result["score"] <= 1
     assert {"match_ms", "load_ms"} <= set(result["timings_ms"])
-    assert all(set(a) == {"entry_id", "question", "score"} for a in result["alternatives"])
+    assert all(set(a) == {"entry_id", "question", "score", "probability"} for a in result["alternatives"])
 
 
 @pytest.mark.parametrize(

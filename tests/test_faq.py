@@ -169,7 +169,7 @@ def test_oversized_file_is_refused_without_parsing(tmp_path: Path) -> None:
         ({"emergencies": [{"id": "x", "say": "Call.", "triggers": ["a| + b"]}]}, "empty alternative"),
         ({"fallback": None}, "'fallback' is missing"),
         ({"synonyms": {"pt": ["physio"], "doctor": ["physio"]}}, "listed under both"),
-        ({"matching": {"answer_threshold": "high"}}, "must be a number"),
+        ({"matching": {"answer_probability": "high"}}, "must be a number"),
         ({"matching": {"bravery": 1}}, "unknown matching setting 'bravery'"),
         ({"source": "somewhere"}, "'source' must be a mapping"),
     ],
@@ -198,5 +198,5 @@ def test_entries_may_be_split_across_files(tmp_path: Path) -> None:
 
 
 def test_matching_overrides_reach_the_set(tmp_path: Path) -> None:
-    directory = write_set(tmp_path / "set", set_yaml={**SET_YAML, "matching": {"answer_threshold": 0.9}})
-    assert load_set(directory).matching == {"answer_threshold": 0.9}
+    directory = write_set(tmp_path / "set", set_yaml={**SET_YAML, "matching": {"answer_probability": 0.9}})
+    assert load_set(directory).matching == {"answer_probability": 0.9}

@@ -131,11 +131,13 @@ def test_json_shape(matcher: Matcher) -> None:
         "entry_id": "walker",
         "question": "Should I use a walker?",
         "score": result["alternatives"][0]["score"],
+        "probability": result["alternatives"][0]["probability"],
     }
+    assert 0.0 <= result["alternatives"][0]["probability"] <= 1.0
 
 
 def test_thresholds_come_from_the_set(tmp_path: Path) -> None:
-    strict = write_set(tmp_path / "strict", set_yaml={**SET_YAML, "matching": {"answer_threshold": 1.01}})
+    strict = write_set(tmp_path / "strict", set_yaml={**SET_YAML, "matching": {"answer_probability": 1.01}})
     match = Matcher(load_set(strict)).match("should i be using a walker")
     assert match.decision is Decision.CONFIRM
     assert match.offered[0].entry_id == "walker"

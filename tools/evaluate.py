@@ -18,8 +18,10 @@ import sys
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from tools import transcripts
-from tools.quality import DATA, TABLE_LEGEND, Report, describe, evaluate, load, table, tally
+from tools.quality import DATA, TABLE_LEGEND, Labelled, Report, describe, evaluate, load, table, tally
 from tools.transcripts import Heard
 from voice.core.matcher import Matcher
 
@@ -87,6 +89,19 @@ def drift(recorded: Sequence[Heard], live: Sequence[Heard], matcher: Matcher) ->
     return heard_differently, len(lines), lines
 
 
+def risk_table(matcher: Matcher, typed: Sequence[Labelled], heard: Sequence[Heard]) -> str:
+    """Answered directly and right against wrong answers at several answer thresholds, per
+    condition, with the shipped model's own threshold marked."""
+    from tools import decision_model
+
+    model = matcher.model
+    data = decision_model.questions(matcher, typed, heard)
+    probabilities = [np.array([model.probability(tuple(f)) for f in q.features]) for q in data]
+    at = sorted({0.5, 0.7, 0.8, 0.9, 0.95, matcher.answer_at})
+    report = decision_model.risk_coverage(data, probabilities, matcher.confirm_at, matcher.second_at, at)
+    return report + f"\n(the shipped threshold is p>={matcher.answer_at:.2f})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from tools.spoken_set import build
     from voice.core.config import default_answers_dir
@@ -98,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     matcher = Matcher(load_set(default_answers_dir()))
 
-    typed = {name: evaluate(matcher, load(DATA / name)) for name in ("dev.jsonl", "holdout.jsonl")}
+    typed_rows = {name: load(DATA / name) for name in ("dev.jsonl", "holdout.jsonl")}
+    typed = {name: evaluate(matcher, rows) for name, rows in typed_rows.items()}
     print(table(typed, "typed questions"))
     if args.misses:
         for name, report in typed.items():
@@ -112,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     spoken = transcripts.reports(live, matches)
     print(table(spoken, "spoken dev set (whisper)"))
     print("\n" + TABLE_LEGEND)
+    print("\nrisk and coverage: the decision model's answer threshold moved, typed and spoken (dev sets)")
+    print(risk_table(matcher, [row for rows in typed_rows.values() for row in rows], live))
     if args.misses:
         print("\nspoken misses:")
         for clip, match in zip(live, matches, strict=True):

@@ -19,10 +19,6 @@ from voice.errors import NoSpeechError
 
 MIN_SPEECH_SECONDS = 0.2
 """Less voiced audio than this is taken as silence or a click, not a question."""
-UNSURE_LOGPROB = -0.7
-"""Below this mean token log-probability (under one chance in two a token) the engine
-was guessing: an FAQ answer becomes "Do you mean ...?" instead. On the spoken dev set
-every confident wrong answer was heard below -0.8, most right ones above -0.6."""
 ALTERNATIVE_MIN_WORDS = 2
 """Trigger words an emergency needs in a less likely reading of the audio: a lone
 "suicide" or "ambulance" there is as often whisper's invention over noise as speech."""
@@ -75,13 +71,14 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
 
     - an emergency in one of the engine's other readings of the audio wins over an FAQ
       match, since a missed emergency costs far more than a false alarm;
-    - an answer to words the engine was unsure of (UNSURE_LOGPROB) is asked about first;
+    - the decision weighs the engine's confidence and whether its other readings point to
+      the same entry (Matcher.match_heard);
     - when the best reading gets no answer, a less likely reading that would get one, or
       a confirmation scoring as high as an answer (held back by a misheard topic word or
       a close runner-up), is offered in the confirmation, never answered: the engine
       thought it less likely.
     """
-    match = matcher.match(transcript.text)
+    match = matcher.match_heard(transcript)
     if match.decision is Decision.EMERGENCY:
         return match
     for alternative in transcript.alternatives:
@@ -97,9 +94,6 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
                 emergency=emergency,
                 match_ms=match.match_ms,
             )
-    unsure = transcript.logprob is not None and transcript.logprob < UNSURE_LOGPROB
-    if unsure and match.decision is Decision.ANSWER and match.alternatives:
-        return _confirmation(match, matcher)
     if match.decision is not Decision.ANSWER:
         return _offer_other_reading(match, transcript.alternatives, matcher)
     return match
@@ -107,15 +101,11 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
 
 def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher) -> Match:
     """`match` (a confirm or fallback), or a confirmation that offers first the entry a
-    less likely reading of the audio is answered with, or confirmed with a score that
-    would answer. On the spoken sets this reached one or two more questions in a hundred
-    and added no wrong answer."""
+    less likely reading of the audio is answered with. On the spoken sets this reached one
+    or two more questions in a hundred and added no wrong answer."""
     for reading in readings:
         other = matcher.match(reading)
-        strong = other.decision is Decision.ANSWER or (
-            other.decision is Decision.CONFIRM and other.score >= matcher.config.answer_threshold
-        )
-        if strong and other.alternatives:
+        if other.decision is Decision.ANSWER and other.alternatives:
             best = other.alternatives[0]
             offered = (best, *[c for c in match.offered if c.entry_id != best.entry_id][:1])
             return Match(
@@ -129,24 +119,6 @@ def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher
                 match_ms=match.match_ms + other.match_ms,
             )
     return match
-
-
-def _confirmation(match: Match, matcher: Matcher) -> Match:
-    """`match`'s answer turned into "Do you mean ...?", with any close runner-up."""
-    best = match.alternatives[0]
-    offered = tuple(
-        c for c in match.alternatives[:2] if best.score - c.score <= matcher.config.confirm_window
-    )
-    return Match(
-        match.input,
-        Decision.CONFIRM,
-        confirmation_text(offered, matcher.language),
-        None,
-        match.score,
-        match.alternatives,
-        offered=offered,
-        match_ms=match.match_ms,
-    )
 
 
 def turn_input(endpoint: Endpoint, at: float, speaking: bool, engine_free: bool = True) -> TurnInput | None:

@@ -13,6 +13,7 @@ from voice.cli.output import print_json, print_match
 from voice.core.config import default_answers_dir
 from voice.core.faq import check_set
 from voice.core.matcher import Matcher
+from voice.core.overlap import overlaps
 from voice.core.question import MAX_QUESTION_CHARS, question_text
 from voice.errors import InputTextError
 
@@ -103,6 +104,8 @@ def check(args: argparse.Namespace) -> int:
     directory = args.directory or default_answers_dir()
     faq_set, problems = check_set(directory)
     warnings = faq_set.warnings if faq_set is not None else ()
+    if faq_set is not None and not problems:
+        warnings = (*warnings, *(overlap.warning() for overlap in overlaps(faq_set)))
     for problem in problems:
         print(problem, file=sys.stderr)
     for warning in warnings:  # accepted, but worth fixing

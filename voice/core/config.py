@@ -1,8 +1,8 @@
 """Settings with their defaults, and where voicefaq finds its answers.
 
-The matcher's thresholds were calibrated on tests/data/dev.jsonl with
-`python -m tools.calibrate`; a set may override any of them in its set.yaml
-under `matching:`.
+The matcher's decisions come from a calibrated model (voice.core.decision) whose
+thresholds `python -m tools.decision_model fit` chooses; a set may override any
+setting here in its set.yaml under `matching:`.
 """
 
 from __future__ import annotations
@@ -23,30 +23,20 @@ ADMIN_TOKEN_ENV = "VOICEFAQ_ADMIN_TOKEN"
 class MatcherConfig:
     """How sure the matcher must be before it answers or offers a choice."""
 
-    answer_threshold: float = 0.65
-    """Best score (0..1) needed to answer without asking."""
-    answer_margin: float = 0.12
-    """How far the best entry must lead the runner-up to answer without asking."""
-    confirm_threshold: float = 0.25
-    """Below this the matcher admits it does not know (fallback)."""
-    confirm_window: float = 0.2
-    """Runners-up within this distance of the best are offered in the confirmation too."""
-    min_coverage: float = 0.5
-    """Share of the question's topic words the answered entry must account for."""
+    answer_probability: float | None = None
+    """Answer without asking when the best candidate is at least this likely to be right
+    (voice.core.decision); None: the decision model's own threshold, chosen for its stated
+    wrong-answer rate. Higher answers less often and wrongly less often."""
+    confirm_probability: float | None = None
+    """Ask "Do you mean ...?" when the candidates offered are together at least this likely;
+    below it the matcher admits it does not know. None: the model's."""
+    second_probability: float | None = None
+    """Offer the runner-up too when it is at least this likely. None: the model's."""
     fuzzy_token_cutoff: float = 84.0
     """rapidfuzz ratio (0..100) at which an unknown word counts as a misheard known word."""
     unknown_weight: float = 0.8
     """Weight of a topic word the set never uses ("insurance"), relative to a word only one
     entry uses: high, so that it lowers confidence."""
-    min_evidence: float = 0.3
-    """Weight of matched words needed to answer, relative to a word only one entry uses:
-    one common word is not enough."""
-    min_heard_evidence: float = 0.3
-    """The same, counting only words heard as the set spells them (or as a synonym): an
-    answer resting on a misheard word mapped by spelling or sound ("cutting" for
-    "clotting") is asked about first."""
-    min_confirm_evidence: float = 0.22
-    """Weight of matched words needed to offer a confirmation, in the same unit."""
     credit_saturation: float = 2.0
     """Uses of a word in an entry's question, phrasings and keywords that make it fully that entry's."""
     phrasing_weight: float = 0.55
@@ -61,8 +51,13 @@ class MatcherConfig:
         return frozenset(item.name for item in fields(cls))
 
     def with_overrides(self, overrides: dict[str, float]) -> MatcherConfig:
-        typed = {key: type(getattr(self, key))(value) for key, value in overrides.items()}
+        typed = {key: _kind(getattr(self, key))(value) for key, value in overrides.items()}
         return replace(self, **typed)
+
+
+def _kind(default: object) -> type:
+    """The type a setting's override is read as: probabilities default to None but are floats."""
+    return float if default is None else type(default)
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ from typing import Any
 
 from voice.core.config import MatcherConfig
 from voice.core.normalize import Normalizer
+from voice.core.wordmaps import read_heard, read_word_map
 from voice.core.yamlfile import MAX_FILE_BYTES, Checker, Document, YamlPath, read_yaml
 from voice.errors import AnswersFormatError, Problem
 from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguageError, language
@@ -22,6 +23,8 @@ from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguage
 __all__ = ["MAX_FILE_BYTES", "Emergency", "Entry", "FaqSet", "Source", "check_set", "load_set"]
 
 SET_FILE = "set.yaml"
+HEARD_FILE = "heard.yaml"
+"""How recognisers mishear the set's words (`heard_as:`), made by `python -m tools.heard_map`."""
 MIN_PHRASINGS = 6
 DEFAULT_ANSWER_WORDS = 50
 DEFAULT_DETAILS_WORDS = 150
@@ -30,7 +33,18 @@ MAX_TOPIC_WORDS = 6
 """A topic is named in "Do you mean ...?" and may be said back: a few words (4 or fewer read best)."""
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _ENTRY_KEYS = frozenset(
-    {"id", "question", "topic", "section", "answer", "details", "phrasings", "keywords", "related"}
+    {
+        "id",
+        "question",
+        "topic",
+        "section",
+        "answer",
+        "details",
+        "phrasings",
+        "keywords",
+        "related",
+        "narrower",
+    }
 )
 
 
@@ -57,6 +71,9 @@ class Entry:
     """Ids of entries offered as follow-ups."""
     file: Path
     line: int
+    narrower: tuple[str, ...] = ()
+    """Ids of entries about a part of this entry's subject ("passive exercise" within "active
+    and passive exercise"): a question naming one of their topics goes to it, not here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +114,9 @@ class FaqSet:
     """A short text in the words people use with this set, to prime speech recognition."""
     warnings: tuple[Problem, ...] = ()
     """What `voicefaq check` warns about but loading accepts (an entry without a topic)."""
+    heard_as: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """heard.yaml: what recognisers write for the set's words ("row later" for rollator),
+    read like synonyms but never given to a recogniser as words to expect."""
     language: str = DEFAULT_CODE
     """The code of the language the set is written in (set.yaml `language:`); its words
     are `language_data`."""
@@ -114,7 +134,11 @@ class FaqSet:
         return language(self.language)
 
     def normalizer(self) -> Normalizer:
-        return Normalizer(self.synonyms, self.fillers, self.language_data)
+        merged = {
+            key: (*self.synonyms.get(key, ()), *self.heard_as.get(key, ()))
+            for key in {**self.synonyms, **self.heard_as}
+        }
+        return Normalizer(merged, self.fillers, self.language_data)
 
 
 def _word_count(text: str) -> int:
@@ -122,7 +146,7 @@ def _word_count(text: str) -> int:
 
 
 def _entry_files(directory: Path) -> list[Path]:
-    return sorted(path for path in directory.glob("*.yaml") if path.name != SET_FILE)
+    return sorted(path for path in directory.glob("*.yaml") if path.name not in (SET_FILE, HEARD_FILE))
 
 
 def _iter_entries(doc: Document, check: Checker) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
@@ -177,7 +201,8 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         last_reviewed=check.text(set_doc, source_raw, ("source",), "last_reviewed") or "",
         sections=check.texts(set_doc, source_raw, ("source",), "sections", minimum=1),
     )
-    synonyms = _read_synonyms(set_doc, meta, check)
+    synonyms = read_word_map(set_doc, meta, check, "synonyms")
+    heard_as = read_heard(directory / HEARD_FILE, check)
     emergencies = _read_emergencies(set_doc, meta, check)
     matching = _read_matching(set_doc, meta, check)
     limits = check.mapping(set_doc, meta.get("limits", {}), ("limits",), "'limits'")
@@ -229,6 +254,7 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
         speech_prompt=check.text(set_doc, meta, (), "speech_prompt", required=False),
         language=language_code,
         warnings=tuple(warnings),
+        heard_as=heard_as,
     )
     return faq_set, problems
 
@@ -251,26 +277,6 @@ def _read_language(doc: Document, meta: dict[str, Any], check: Checker) -> tuple
         )
         return code, None
     return found.code, found
-
-
-def _read_synonyms(doc: Document, meta: dict[str, Any], check: Checker) -> dict[str, tuple[str, ...]]:
-    raw = check.mapping(doc, meta.get("synonyms", {}), ("synonyms",), "'synonyms'")
-    synonyms: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
-    for canonical in raw:
-        variants = check.texts(doc, raw, ("synonyms",), canonical, minimum=1)
-        for variant in variants:
-            key = variant.lower()
-            if key in owner and owner[key] != canonical:
-                check.problems.append(
-                    doc.problem(
-                        ("synonyms", canonical),
-                        f"'{variant}' is listed under both '{owner[key]}' and '{canonical}'",
-                    )
-                )
-            owner[key] = canonical
-        synonyms[canonical] = variants
-    return synonyms
 
 
 def _read_emergencies(doc: Document, meta: dict[str, Any], check: Checker) -> tuple[Emergency, ...]:
@@ -351,6 +357,7 @@ def _read_entry(
     phrasings = check.texts(doc, raw, path, "phrasings", minimum=MIN_PHRASINGS)
     keywords = check.texts(doc, raw, path, "keywords", minimum=1)
     related = check.texts(doc, raw, path, "related")
+    narrower = check.texts(doc, raw, path, "narrower")
     unknown = sorted(set(raw) - _ENTRY_KEYS)
     if unknown:
         check.problems.append(doc.problem(path, f"{label} has unknown keys: {', '.join(unknown)}"))
@@ -398,7 +405,9 @@ def _read_entry(
         return None
     assert entry_id and question and section and answer
     named = (question, topic or question_as_topic(question), section)
-    return Entry(entry_id, *named, answer, details, phrasings, keywords, related, doc.file, doc.line(path))
+    return Entry(
+        entry_id, *named, answer, details, phrasings, keywords, related, doc.file, doc.line(path), narrower
+    )
 
 
 def question_as_topic(question: str) -> str:
@@ -457,19 +466,20 @@ def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems
             by_id[entry.id] = entry
     phrasing_owner: dict[tuple[str, ...], Entry] = {}
     for entry in entries:
-        for related in entry.related:
-            if related not in by_id:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        f"entry '{entry.id}': related id '{related}' is not an entry in this set",
-                    )
+        for field_name, ids in (("related", entry.related), ("narrower", entry.narrower)):
+            for other in ids:
+                mutual = field_name == "narrower" and other in by_id and entry.id in by_id[other].narrower
+                wrong = (
+                    f"{field_name} id '{other}' is not an entry in this set"
+                    if other not in by_id
+                    else f"lists itself as {field_name}"
+                    if other == entry.id
+                    else f"'{other}' lists it as narrower too; one must be the broader"
+                    if mutual
+                    else None
                 )
-            elif related == entry.id:
-                problems.append(
-                    Problem(entry.file, entry.line, f"entry '{entry.id}' lists itself as related")
-                )
+                if wrong:
+                    problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': {wrong}"))
         for phrasing in (entry.question, *entry.phrasings):
             key = normalizer.tokens(phrasing)
             owner = phrasing_owner.get(key)

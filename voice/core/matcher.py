@@ -12,33 +12,34 @@ such a mapping is asked about first.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-import jellyfish
 from rapidfuzz import fuzz, process
 
 from voice.core.config import MatcherConfig
+from voice.core.decision import (
+    FEATURES,
+    CandidateSignals,
+    DecisionModel,
+    Hearing,
+    QuestionSignals,
+    Standing,
+    load_model,
+    standings,
+)
 from voice.core.emergency import EmergencyDetector
 from voice.core.faq import Emergency, Entry, FaqSet, question_as_topic
-from voice.core.normalize import Normalizer
+from voice.core.index import SetIndex
+from voice.core.transcript import Transcript
 from voice.lang import Language
 
-_FUZZY_MIN_LENGTH = 4
-_PHONETIC_SIMILARITY = 0.9
-_PHONETIC_MIN_RATIO = 60.0  # spelling likeness a sound match also needs
-_PHONETIC_CODE_RATIO = 80.0  # Metaphone codes this alike count as the same sound
-_PHONETIC_MIN_LENGTH = 6  # shorter words have too many sound-alikes ("park", "pack")
-_PHONETIC_MIN_CODE = 3
-_PHONETIC_FUZZY_CODE = 4
 _SWALLOW_MIN_SIMILARITY = 0.88
 _NOISE_LENGTH = 2  # unknown words this short are recognition debris ("s", "uh"), not topics
-_ANSWER_CREDIT = 0.5  # a word in the answer text says less about what people ask than a phrasing
-_DETAILS_CREDIT = 0.25
+_EXACT = FEATURES.index("exact")
 
 
 class Decision(StrEnum):
@@ -61,10 +62,12 @@ class Candidate:
     topic: str = ""
     """The entry's short topic ("walking aids"), named in a confirmation; "" when unknown
     (a candidate read back from a review log), and the question is named instead."""
+    probability: float = 0.0
+    """The decision model's estimate that this is the entry asked for (voice.core.decision)."""
 
     @classmethod
-    def of(cls, entry: Entry, score: float) -> Candidate:
-        return cls(entry.id, entry.question, round(score, 4), entry.topic)
+    def of(cls, entry: Entry, score: float, probability: float = 0.0) -> Candidate:
+        return cls(entry.id, entry.question, round(score, 4), entry.topic, probability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,13 @@ class Match:
             "details": self.entry.details if self.entry else None,
             "score": round(self.score, 4),
             "alternatives": [
-                {"entry_id": c.entry_id, "question": c.question, "score": c.score} for c in self.alternatives
+                {
+                    "entry_id": c.entry_id,
+                    "question": c.question,
+                    "score": c.score,
+                    "probability": round(c.probability, 4),
+                }
+                for c in self.alternatives
             ],
             "offered": [c.entry_id for c in self.offered],
             "emergency": self.emergency.id if self.emergency else None,
@@ -113,14 +122,6 @@ class Match:
             raise ValueError("an entry is given exactly when the decision is ANSWER")
         if (self.decision is Decision.EMERGENCY) != (self.emergency is not None):
             raise ValueError("an emergency is given exactly when the decision is EMERGENCY")
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrasing:
-    entry_index: int
-    tokens: frozenset[str]
-    weight: float
-    """Sum of the weights of its tokens."""
 
 
 def confirmation_text(offered: Sequence[Candidate], language: Language) -> str:
@@ -145,7 +146,13 @@ class Matcher:
         """The set's language (voice.lang)."""
         self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer)
         self._entries = faq_set.entries
-        self._index = _Index(faq_set.entries, self.normalizer, self.config.credit_saturation)
+        self._index = SetIndex(faq_set.entries, self.normalizer, self.config.credit_saturation)
+        self.model: DecisionModel = load_model()
+        """The calibrated model behind every decision (voice.core.decision)."""
+        config = self.config
+        self.answer_at = _either(config.answer_probability, self.model.answer_at)
+        self.confirm_at = _either(config.confirm_probability, self.model.confirm_at)
+        self.second_at = _either(config.second_probability, self.model.second_at)
 
     def _resolve(self, analysed: Sequence[tuple[str, str]]) -> _Resolved:
         """The question's topic words as known tokens with weights.
@@ -250,13 +257,23 @@ class Matcher:
                     entry_index,
                     exact_entry == entry_index,
                     heard / index.max_idf,
+                    f1,
+                    wording[entry_index],
                 )
             )
         ranked.sort(key=lambda scored: scored.score, reverse=True)
         return ranked
 
     def match(self, text: str) -> Match:
-        """Decide what to do with one question (already checked to be usable text)."""
+        """Decide what to do with one typed question (already checked to be usable text)."""
+        return self._match(text, None)
+
+    def match_heard(self, transcript: Transcript) -> Match:
+        """Decide what to do with what a recogniser heard: its best reading, weighed with the
+        recogniser's confidence and whether its other readings point to the same entry."""
+        return self._match(transcript.text, transcript)
+
+    def _match(self, text: str, heard: Transcript | None) -> Match:
         started = time.perf_counter()
         analysed = self.normalizer.analyse(text)
         emergency = self._emergencies.detect(
@@ -273,31 +290,99 @@ class Matcher:
                 emergency=emergency,
                 match_ms=_since(started),
             )
-        return self.decide(text, self._rank(analysed, self._resolve(analysed)), started)
+        return self.decide(text, self._standings(analysed, heard), started)
 
-    def decide(self, text: str, ranked: Sequence[Scored], started: float | None = None) -> Match:
-        """Turn ranked candidates into a decision using the configured thresholds."""
-        config = self.config
+    def standings(self, text: str, heard: Transcript | None = None) -> list[Standing]:
+        """The best candidates for `text` with the decision model's features, best score first
+        (what tools.decision_model fits the model on)."""
+        return self._standings(self.normalizer.analyse(text), heard)
+
+    def _standings(self, analysed: Sequence[tuple[str, str]], heard: Transcript | None) -> list[Standing]:
+        resolved = self._resolve(analysed)
+        ranked = self._rank(analysed, resolved)
+        index = self._index
+        weights = resolved.weights
+        total = sum(weights.values()) or 1.0
+        unknown = [token for token in weights if token not in index.idf]
+        tokens = {token for _, token in analysed} | set(weights)
+        question = QuestionSignals(
+            unknown_share=sum(weights[token] for token in unknown) / total,
+            unknown_words=len(unknown),
+            approximate_share=sum(weights[token] for token in resolved.approximate) / total,
+            topic_words=len(weights),
+            words=len(analysed),
+            candidates=len(ranked),
+            named_topics=frozenset(
+                self._entries[i].id for i, topic in enumerate(index.topics) if topic and topic <= tokens
+            ),
+        )
+        ranked, promoted = self._narrower_first(ranked, question.named_topics)
+        signals = [
+            CandidateSignals(
+                s.entry_index,
+                self._entries[s.entry_index].id,
+                s.score,
+                s.coverage,
+                s.evidence,
+                s.heard_evidence,
+                s.phrasing,
+                s.wording,
+                s.exact,
+                promoted and position == 0,
+            )
+            for position, s in enumerate(ranked[: self.config.max_alternatives])
+        ]
+        return standings(signals, question, None if heard is None else self._hearing(heard))
+
+    def _narrower_first(self, ranked: list[Scored], named: frozenset[str]) -> tuple[list[Scored], bool]:
+        """A question naming the topic of an entry the best one lists as `narrower` goes to that
+        entry: "what is passive exercise" asks for passive exercise, not all kinds."""
+        if not ranked or not named:
+            return ranked, False
+        best = self._entries[ranked[0].entry_index]
+        if best.id in named:
+            return ranked, False
+        for position, scored in enumerate(ranked[1:], start=1):
+            entry_id = self._entries[scored.entry_index].id
+            if entry_id in named and entry_id in best.narrower:
+                promoted = replace(scored, score=max(scored.score, ranked[0].score))
+                return [promoted, *ranked[:position], *ranked[position + 1 :]], True
+        return ranked, False
+
+    def _hearing(self, heard: Transcript) -> Hearing:
+        """How the recogniser's other readings of the audio vote."""
+        votes: dict[str, float] = defaultdict(float)
+        readings = heard.alternatives
+        for reading in readings:
+            analysed = self.normalizer.analyse(reading)
+            ranked = self._rank(analysed, self._resolve(analysed))
+            if ranked:
+                votes[self._entries[ranked[0].entry_index].id] += 1 / len(readings)
+        return Hearing(heard.logprob, dict(votes), len(readings))
+
+    def decide(self, text: str, ranked: Sequence[Standing], started: float | None = None) -> Match:
+        """Turn the candidates into a decision with the decision model's probabilities:
+        answer, ask about the likeliest one or two, or admit not knowing."""
+        model = self.model
         elapsed = _since(started) if started is not None else 0.0
-        alternatives = tuple(
-            Candidate.of(self._entries[s.entry_index], s.score) for s in ranked[: config.max_alternatives]
+        weighed = sorted(
+            ((model.probability(standing.features), standing) for standing in ranked),
+            key=lambda pair: (pair[1].named_narrower, pair[0]),
+            reverse=True,
         )
-        best = ranked[0] if ranked else Scored(0.0, 0.0, 0.0, -1)
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        confident = (
-            best.score >= config.answer_threshold
-            and best.score - runner_up >= config.answer_margin
-            and best.coverage >= config.min_coverage
-            and best.evidence >= config.min_evidence
-            and best.heard_evidence >= config.min_heard_evidence
-        )
-        if confident or best.exact:
+        alternatives = tuple(Candidate.of(self._entries[s.entry_index], s.score, p) for p, s in weighed)
+        if not weighed:
+            return Match(text, Decision.FALLBACK, self.faq_set.fallback, None, 0.0, (), match_ms=elapsed)
+        best_p, best = weighed[0]
+        exact = best.features[_EXACT] > 0
+        if best_p >= self.answer_at or exact:
             entry = self._entries[best.entry_index]
             return Match(
                 text, Decision.ANSWER, entry.answer, entry, best.score, alternatives, match_ms=elapsed
             )
-        if best.score >= config.confirm_threshold and best.evidence >= config.min_confirm_evidence:
-            offered = tuple(c for c in alternatives[:2] if best.score - c.score <= config.confirm_window)
+        second_p = weighed[1][0] if len(weighed) > 1 else 0.0
+        if best_p + second_p >= self.confirm_at:
+            offered = alternatives[: 2 if second_p >= self.second_at else 1]
             return Match(
                 text,
                 Decision.CONFIRM,
@@ -336,6 +421,10 @@ class Scored:
     heard_evidence: float = 0.0
     """The part of `evidence` from words heard as the set spells them (or as a synonym),
     not only mapped from a misheard word by spelling or sound."""
+    phrasing: float = 0.0
+    """F1 of shared words with the entry's closest single phrasing."""
+    wording: float = 0.0
+    """Whole-phrasing likeness, function words included, 0..1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,94 +437,6 @@ class _Resolved:
     """Known tokens reached only from a misheard word ("cutting" for "clotting")."""
 
 
-class _Index:
-    """What the matcher knows about a set's words, built once."""
-
-    def __init__(self, entries: Sequence[Entry], normalizer: Normalizer, saturation: float) -> None:
-        analyse = normalizer.analyse
-        function_words = normalizer.function_words
-        counts: list[dict[str, float]] = []
-        phrasing_tokens: list[tuple[int, frozenset[str]]] = []
-        self.wordings: list[str] = []
-        """Each phrasing's full token string, aligned with self.phrasings."""
-        self.exact: dict[str, int] = {}
-        """Full token string of each question, phrasing and keyword to its entry."""
-        self.surface: dict[str, str] = {}
-        """Every word the set uses, as written, to its token."""
-        for entry_index, entry in enumerate(entries):
-            count: dict[str, float] = defaultdict(float)
-            texts = [(text, 1.0, True) for text in (entry.question, *entry.phrasings, *entry.keywords)]
-            texts += [(entry.answer, _ANSWER_CREDIT, False)]
-            texts += [(entry.details, _DETAILS_CREDIT, False)] if entry.details else []
-            for text, amount, is_phrasing in texts:
-                analysed = analyse(text)
-                pairs = [(w, t) for w, t in analysed if t not in function_words]
-                for word, token in pairs:
-                    self.surface.setdefault(word, token)
-                tokens = frozenset(token for _, token in pairs)
-                for token in tokens:
-                    count[token] += amount
-                if is_phrasing and tokens:
-                    phrasing_tokens.append((entry_index, tokens))
-                    wording = " ".join(token for _, token in analysed)
-                    self.wordings.append(wording)
-                    self.exact.setdefault(wording, entry_index)
-            counts.append(count)
-        self.credit = [{token: min(1.0, n / saturation) for token, n in count.items()} for count in counts]
-        """How strongly each entry stands for each word, 0..1: saturates with repeated use."""
-        soft_frequency: dict[str, float] = defaultdict(float)
-        for credit in self.credit:
-            for token, amount in credit.items():
-                soft_frequency[token] += amount
-        self.idf = {token: math.log(1 + len(entries) / max(1.0, df)) for token, df in soft_frequency.items()}
-        self.max_idf = math.log(1 + len(entries))
-        """The weight of a word only one entry uses: the unit of evidence."""
-        self.phrasings = [
-            _Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
-            for entry_index, tokens in phrasing_tokens
-        ]
-        self.phrasings_with: dict[str, list[int]] = defaultdict(list)
-        for number, phrasing in enumerate(self.phrasings):
-            for token in phrasing.tokens:
-                self.phrasings_with[token].append(number)
-        self._spellings = [word for word in self.surface if len(word) >= _FUZZY_MIN_LENGTH]
-        self._sounds: dict[str, list[str]] = defaultdict(list)
-        for word in self._spellings:
-            self._sounds[jellyfish.metaphone(word)].append(word)
-        self._sound_codes = list(self._sounds)
-
-    def nearest(self, heard: str, config: MatcherConfig, by_sound: bool = True) -> tuple[str | None, float]:
-        """The set's token that `heard` is probably a misrecognition of, and how sure (0..1)."""
-        if heard in self.surface:
-            return self.surface[heard], 1.0
-        if len(heard) < _FUZZY_MIN_LENGTH:
-            return None, 0.0
-        found = process.extractOne(
-            heard, self._spellings, scorer=fuzz.ratio, score_cutoff=config.fuzzy_token_cutoff
-        )
-        if found is not None:
-            return self.surface[found[0]], found[1] / 100
-        code = jellyfish.metaphone(heard)
-        if not by_sound or len(heard) < _PHONETIC_MIN_LENGTH or len(code) < _PHONETIC_MIN_CODE:
-            return None, 0.0
-        # Short codes must agree exactly; longer ones may differ a little.
-        cutoff = _PHONETIC_CODE_RATIO if len(code) >= _PHONETIC_FUZZY_CODE else 100.0
-        # By sound: Metaphone codes that (nearly) agree, and some spelling in common,
-        # since a code alone is too lossy ("permit" sounds like "paramedic").
-        best_word, best_likeness = None, 0.0
-        for similar_code, code_likeness, _ in process.extract(
-            code, self._sound_codes, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
-        ):
-            for word in self._sounds[similar_code]:
-                spelling = fuzz.ratio(heard, word)
-                likeness = (code_likeness + spelling) / 200
-                if spelling >= _PHONETIC_MIN_RATIO and likeness > best_likeness:
-                    best_word, best_likeness = word, likeness
-        if best_word is not None:
-            return self.surface[best_word], _PHONETIC_SIMILARITY * best_likeness
-        return None, 0.0
-
-
 def _spans_around(position: int, length: int) -> list[range]:
     """Word spans containing `position` to try as one misheard word, the word alone first."""
     spans = [range(position, position + 1)]
@@ -444,6 +445,10 @@ def _spans_around(position: int, length: int) -> list[range]:
             if start >= 0 and start + size <= length:
                 spans.append(range(start, start + size))
     return spans
+
+
+def _either(setting: float | None, fitted: float) -> float:
+    return fitted if setting is None else setting
 
 
 def _since(started: float) -> float:
