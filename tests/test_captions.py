@@ -9,7 +9,7 @@ K = SpeechKind
 ANSWER = "Yes. Your physical therapist can help you choose a walking aid."
 FOLLOW_UP = "To hear more about this, say 'more'. You can also ask: Could a scooter help me?"
 DETAILS = "Mobility aids include a cane, a forearm crutch and a rollator."
-CONFIRM = "Did you mean: Can a physical therapist help if my crutches cause pain?"
+CONFIRM = "Do you mean pain from crutches?"
 FALLBACK = "I'm not sure about that one, so I won't guess."
 EMERGENCY = "This sounds like an emergency. Call 911 now."
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tools import corpus, transcripts
-from tools.quality import Labelled
+from tools.quality import DATA, Labelled, load
 from voice.core.config import default_answers_dir
 from voice.core.decision import FEATURES, MODEL_FILE, DecisionModel
 from voice.core.faq import load_set
@@ -93,10 +93,17 @@ def questions(
 
 
 def training_heard() -> list[transcripts.Heard]:
+    """The corpus's recordings and the spoken dev set's, less any question an evaluation set
+    also holds (tools.corpus.HELD_OUT)."""
     heard: list[transcripts.Heard] = []
     for path in sorted(corpus.CORPUS.glob("*-heard.jsonl")):
         heard += transcripts.read_heard(path)[1]
-    return heard + transcripts.read_heard()[1]
+    held_out = {" ".join(row.text.lower().split()) for name in corpus.HELD_OUT for row in load(DATA / name)}
+    return [
+        h
+        for h in heard + transcripts.read_heard()[1]
+        if " ".join(h.said.text.lower().split()) not in held_out
+    ]
 
 
 TREES = {"n_estimators": 150, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8, "random_state": 0}
@@ -127,9 +134,7 @@ def fit(data: Sequence[Question], folds: int = 5) -> tuple[Any, list[np.ndarray]
     return model, [oof[owner == i] for i in range(len(data))]
 
 
-def export(
-    model: Any, x: np.ndarray, thresholds: tuple[float, float, float], fitted: dict[str, object]
-) -> DecisionModel:
+def export(model: Any, x: np.ndarray, thresholds: Thresholds, fitted: dict[str, object]) -> DecisionModel:
     """The scikit-learn model as flat trees (voice.core.decision.DecisionModel), checked to give
     the same probabilities on `x`."""
     rate = model.learning_rate
@@ -161,7 +166,10 @@ def export(
         np.array(right, dtype=np.int64),
         np.array(value, dtype=np.float64),
         int(model.max_depth),
-        *thresholds,
+        thresholds.answer_at,
+        thresholds.heard_answer_at,
+        thresholds.confirm_at,
+        thresholds.second_at,
         fitted,
     )
     expected = model.predict_proba(x)[:, 1]
@@ -173,8 +181,18 @@ def export(
     return exported
 
 
-def outcome(question: Question, p: np.ndarray, answer_at: float, confirm_at: float, second_at: float) -> str:
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    answer_at: float
+    heard_answer_at: float
+    confirm_at: float
+    second_at: float
+
+
+def outcome(question: Question, p: np.ndarray, thresholds: Thresholds) -> str:
     """What the matcher's decision rule (Matcher.decide) does with these probabilities."""
+    answer_at = thresholds.heard_answer_at if question.spoken else thresholds.answer_at
+    confirm_at, second_at = thresholds.confirm_at, thresholds.second_at
     if not len(p):
         return "fallback"
     order = np.argsort(-p, kind="stable")
@@ -197,10 +215,10 @@ def outcome(question: Question, p: np.ndarray, answer_at: float, confirm_at: flo
 
 
 def rates(
-    data: Sequence[Question], probabilities: Sequence[np.ndarray], thresholds: tuple[float, float, float]
+    data: Sequence[Question], probabilities: Sequence[np.ndarray], thresholds: Thresholds
 ) -> dict[str, float]:
     """answered right (share of in-scope), wrong answers (share of all), reached, mean turns."""
-    outcomes = [outcome(q, p, *thresholds) for q, p in zip(data, probabilities, strict=True)]
+    outcomes = [outcome(q, p, thresholds) for q, p in zip(data, probabilities, strict=True)]
     in_scope = [o for q, o in zip(data, outcomes, strict=True) if q.said.kind == "in_scope"]
     n = max(1, len(outcomes))
     return {
@@ -214,37 +232,38 @@ def rates(
 
 def choose(
     data: Sequence[Question], probabilities: Sequence[np.ndarray], typed_wrong: float, spoken_wrong: float
-) -> tuple[float, float, float]:
-    groups = {True: [], False: []}  # type: dict[bool, list[int]]
-    for i, q in enumerate(data):
-        groups[q.spoken].append(i)
-    answer_at = 0.99
-    for threshold in THRESHOLDS[::-1]:
-        ok = True
-        for spoken, limit in ((False, typed_wrong), (True, spoken_wrong)):
-            chosen = groups[spoken]
-            r = rates([data[i] for i in chosen], [probabilities[i] for i in chosen], (threshold, 2.0, 2.0))
-            ok = ok and r["wrong"] <= limit
-        if not ok:
-            break
-        answer_at = float(threshold)
-    best = (float("inf"), 0.5, 0.5)
+) -> Thresholds:
+    """The lowest answer thresholds that keep wrong answers within the stated rates, typed and
+    spoken each; then the confirmation thresholds that need the fewest turns."""
+    chosen: dict[bool, float] = {}
+    for spoken, limit in ((False, typed_wrong), (True, spoken_wrong)):
+        members = [i for i, q in enumerate(data) if q.spoken == spoken]
+        part, p = [data[i] for i in members], [probabilities[i] for i in members]
+        chosen[spoken] = 0.99
+        for threshold in THRESHOLDS[::-1]:
+            if rates(part, p, Thresholds(float(threshold), float(threshold), 2.0, 2.0))["wrong"] > limit:
+                break
+            chosen[spoken] = float(threshold)
+    best = (float("inf"), Thresholds(chosen[False], chosen[True], 0.5, 0.5))
     for confirm_at in np.arange(0.05, 0.81, 0.05):
         for second_at in np.arange(0.05, 0.61, 0.05):
-            turns = rates(data, probabilities, (answer_at, float(confirm_at), float(second_at)))["turns"]
+            candidate = Thresholds(
+                chosen[False], chosen[True], round(float(confirm_at), 2), round(float(second_at), 2)
+            )
+            turns = rates(data, probabilities, candidate)["turns"]
             if turns < best[0] - 1e-9:
-                best = (turns, round(float(confirm_at), 2), round(float(second_at), 2))
-    return answer_at, best[1], best[2]
+                best = (turns, candidate)
+    return best[1]
 
 
 def risk_coverage(
     data: Sequence[Question],
     probabilities: Sequence[np.ndarray],
-    confirm_at: float,
-    second_at: float,
+    thresholds: Thresholds,
     at: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95),
 ) -> str:
-    """Answered directly and right vs wrong answers at several answer thresholds, per condition."""
+    """Answered directly and right vs wrong answers at several answer thresholds (typed and
+    spoken alike), per condition; "*" marks the column nearest the chosen threshold."""
     conditions: dict[str, list[int]] = {}
     for i, q in enumerate(data):
         conditions.setdefault("typed" if not q.spoken else q.condition, []).append(i)
@@ -252,15 +271,18 @@ def risk_coverage(
             conditions.setdefault("spoken, all", []).append(i)
     lines = [f"{'condition':18} {'n':>5}  " + "  ".join(f"   p>={t:.2f}   " for t in at)]
     for name in sorted(conditions, key=lambda n: (n != "typed", n != "spoken, all", n)):
-        chosen = conditions[name]
+        members = conditions[name]
+        chosen = thresholds.answer_at if name == "typed" else thresholds.heard_answer_at
+        nearest = min(at, key=lambda t: abs(t - chosen))
         cells = []
         for t in at:
-            r = rates(
-                [data[i] for i in chosen], [probabilities[i] for i in chosen], (t, confirm_at, second_at)
-            )
-            cells.append(f"{r['answered_right']:6.1%} /{r['wrong']:5.1%}")
-        lines.append(f"{name:18} {len(chosen):5}  " + "  ".join(cells))
-    return "answered directly and right (of in-scope) / wrong answers (of all)\n" + "\n".join(lines)
+            moved = Thresholds(t, t, thresholds.confirm_at, thresholds.second_at)
+            r = rates([data[i] for i in members], [probabilities[i] for i in members], moved)
+            mark = "*" if t == nearest else " "
+            cells.append(f"{r['answered_right']:6.1%} /{r['wrong']:5.1%}{mark}")
+        lines.append(f"{name:18} {len(members):5}  " + "  ".join(cells))
+    legend = "answered directly and right (of in-scope) / wrong answers (of all); * the chosen threshold"
+    return legend + "\n" + "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,18 +301,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         model = matcher.model
         probabilities = [np.array([model.probability(tuple(f)) for f in q.features]) for q in data]
-        print(risk_coverage(data, probabilities, model.confirm_at, model.second_at))
+        shipped = Thresholds(model.answer_at, model.heard_answer_at, model.confirm_at, model.second_at)
+        print(risk_coverage(data, probabilities, shipped))
         return 0
     fitted_model, oof = fit(data)
-    answer_at, confirm_at, second_at = choose(data, oof, args.typed_wrong, args.spoken_wrong)
-    print(risk_coverage(data, oof, confirm_at, second_at))
+    thresholds = choose(data, oof, args.typed_wrong, args.spoken_wrong)
+    print(risk_coverage(data, oof, thresholds))
     summary = {}
     for name, keep in (("typed", False), ("spoken", True)):
         chosen = [i for i, q in enumerate(data) if q.spoken == keep]
-        r = rates([data[i] for i in chosen], [oof[i] for i in chosen], (answer_at, confirm_at, second_at))
+        r = rates([data[i] for i in chosen], [oof[i] for i in chosen], thresholds)
         summary[name] = {key: round(value, 4) for key, value in r.items()}
         print(f"{name}: {summary[name]}")
-    print(f"thresholds: answer {answer_at}, confirm {confirm_at}, second {second_at}")
+    print(f"thresholds: {thresholds}")
     fitted: dict[str, object] = {
         "date": datetime.date.today().isoformat(),
         "questions": {"typed": len(data) - spoken, "spoken": spoken},
@@ -299,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trees": TREES,
         "command": "python -m tools.decision_model fit",
     }
-    model = export(fitted_model, _examples(data)[0], (answer_at, confirm_at, second_at), fitted)
+    model = export(fitted_model, _examples(data)[0], thresholds, fitted)
     args.out.write_text(model.to_json(), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

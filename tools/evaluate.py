@@ -97,9 +97,15 @@ def risk_table(matcher: Matcher, typed: Sequence[Labelled], heard: Sequence[Hear
     model = matcher.model
     data = decision_model.questions(matcher, typed, heard)
     probabilities = [np.array([model.probability(tuple(f)) for f in q.features]) for q in data]
-    at = sorted({0.5, 0.7, 0.8, 0.9, 0.95, matcher.answer_at})
-    report = decision_model.risk_coverage(data, probabilities, matcher.confirm_at, matcher.second_at, at)
-    return report + f"\n(the shipped threshold is p>={matcher.answer_at:.2f})"
+    shipped = decision_model.Thresholds(
+        matcher.answer_at, matcher.heard_answer_at, matcher.confirm_at, matcher.second_at
+    )
+    at = sorted({0.5, 0.7, 0.8, 0.9, 0.95, matcher.answer_at, matcher.heard_answer_at})
+    report = decision_model.risk_coverage(data, probabilities, shipped, at)
+    return (
+        report + f"\n(shipped: typed answered at p>={matcher.answer_at:.2f}, "
+        f"heard at p>={matcher.heard_answer_at:.2f})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

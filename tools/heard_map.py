@@ -21,7 +21,8 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from tools import corpus, transcripts
+from tools import transcripts
+from tools.decision_model import training_heard
 from voice.core.config import default_answers_dir
 from voice.core.faq import HEARD_FILE, FaqSet, load_set
 from voice.core.normalize import Normalizer
@@ -29,6 +30,9 @@ from voice.vocabulary import key_terms
 
 MAX_SPAN = 3
 MIN_LETTERS = 4
+MAX_ENTRIES = 3
+"""A word of the set counts as specific when at most this many entries use it: mishearing
+"back" or "exercise" is not what keeps people from an answer."""
 
 
 def plain_words(text: str) -> list[str]:
@@ -38,10 +42,14 @@ def plain_words(text: str) -> list[str]:
 def targets(faq_set: FaqSet, normalizer: Normalizer) -> dict[str, str]:
     """The set's specific words: token -> the word as the set writes it."""
     words = [*key_terms(faq_set), *(key for key in faq_set.synonyms if key.isalpha())]
+    users: Counter[str] = Counter()
+    for entry in faq_set.entries:
+        texts = " ".join((entry.question, *entry.phrasings, *entry.keywords))
+        users.update(set(normalizer.tokens(texts)))
     found: dict[str, str] = {}
     for word in words:
         tokens = normalizer.content(normalizer.tokens(word))
-        if len(tokens) == 1:
+        if len(tokens) == 1 and users[tokens[0]] <= MAX_ENTRIES:
             found.setdefault(tokens[0], word)
     return found
 
@@ -105,10 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
     args = parser.parse_args(argv)
     faq_set = load_set(default_answers_dir())
-    heard: list[transcripts.Heard] = []
-    for path in sorted(corpus.CORPUS.glob("*-heard.jsonl")):
-        heard += transcripts.read_heard(path)[1]
-    heard += transcripts.read_heard()[1]
+    heard = training_heard()
     text = render(learn(faq_set, heard, args.min_hits, args.min_precision), len(heard))
     if args.dry_run:
         print(text)

@@ -101,11 +101,16 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
 
 def _offer_other_reading(match: Match, readings: Sequence[str], matcher: Matcher) -> Match:
     """`match` (a confirm or fallback), or a confirmation that offers first the entry a
-    less likely reading of the audio is answered with. On the spoken sets this reached one
-    or two more questions in a hundred and added no wrong answer."""
+    less likely reading of the audio is answered with, or finds likelier than the best reading's
+    own candidates. On the spoken sets this reached one or two more questions in a hundred
+    and added no wrong answer."""
     for reading in readings:
         other = matcher.match(reading)
-        if other.decision is Decision.ANSWER and other.alternatives:
+        mine = match.alternatives[0].probability if match.alternatives else 0.0
+        likelier = bool(other.alternatives) and other.alternatives[0].probability > max(
+            mine, matcher.confirm_at
+        )
+        if other.alternatives and (other.decision is Decision.ANSWER or likelier):
             best = other.alternatives[0]
             offered = (best, *[c for c in match.offered if c.entry_id != best.entry_id][:1])
             return Match(

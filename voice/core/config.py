@@ -27,6 +27,8 @@ class MatcherConfig:
     """Answer without asking when the best candidate is at least this likely to be right
     (voice.core.decision); None: the decision model's own threshold, chosen for its stated
     wrong-answer rate. Higher answers less often and wrongly less often."""
+    heard_answer_probability: float | None = None
+    """The same for what a recogniser heard. None: the model's."""
     confirm_probability: float | None = None
     """Ask "Do you mean ...?" when the candidates offered are together at least this likely;
     below it the matcher admits it does not know. None: the model's."""

@@ -111,7 +111,9 @@ class DecisionModel:
     value: npt.NDArray[np.float64]
     depth: int
     answer_at: float
-    """Answer when the best candidate's probability is at least this."""
+    """Answer a typed question when the best candidate's probability is at least this."""
+    heard_answer_at: float
+    """The same for a transcript: chosen for its own stated wrong-answer rate."""
     confirm_at: float
     """Ask about the best candidate(s) when the offered ones' probabilities sum to this."""
     second_at: float
@@ -120,14 +122,20 @@ class DecisionModel:
     """How it was fitted: corpus sizes, the stated wrong-answer rates, the date."""
 
     def probability(self, values: Sequence[float]) -> float:
-        x = np.asarray(values, dtype=np.float64)
-        nodes = self.roots
+        return self.probabilities([values])[0]
+
+    def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """One probability per row of feature values, all trees walked at once."""
+        if not rows:
+            return []
+        x = np.asarray(rows, dtype=np.float64)
+        nodes = np.broadcast_to(self.roots, (len(x), len(self.roots)))
+        row = np.arange(len(x))[:, None]
         for _ in range(self.depth):
-            nodes = np.where(
-                x[self.feature[nodes]] <= self.threshold[nodes], self.left[nodes], self.right[nodes]
-            )
-        z = self.base + float(self.value[nodes].sum())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            goes_left = x[row, self.feature[nodes]] <= self.threshold[nodes]
+            nodes = np.where(goes_left, self.left[nodes], self.right[nodes])
+        z = np.clip(self.base + self.value[nodes].sum(axis=1), -30.0, 30.0)
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-z))]
 
     def to_json(self) -> str:
         body = {
@@ -145,6 +153,7 @@ class DecisionModel:
             },
             "thresholds": {
                 "answer_at": self.answer_at,
+                "heard_answer_at": self.heard_answer_at,
                 "confirm_at": self.confirm_at,
                 "second_at": self.second_at,
             },
@@ -187,6 +196,7 @@ def load_model(path: Path = MODEL_FILE) -> DecisionModel:
             floats["value"],
             int(body["depth"]),
             float(thresholds["answer_at"]),
+            float(thresholds["heard_answer_at"]),
             float(thresholds["confirm_at"]),
             float(thresholds["second_at"]),
             dict(body.get("fitted", {})),

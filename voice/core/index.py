@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import jellyfish
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from voice.core.faq import Entry
@@ -89,6 +90,10 @@ class SetIndex:
             Phrasing(entry_index, tokens, sum(self.idf[token] for token in tokens))
             for entry_index, tokens in phrasing_tokens
         ]
+        self.phrasing_entries = np.array(
+            [phrasing.entry_index for phrasing in self.phrasings], dtype=np.int64
+        )
+        """Each phrasing's entry index, aligned with self.phrasings and self.wordings."""
         self.phrasings_with: dict[str, list[int]] = defaultdict(list)
         for number, phrasing in enumerate(self.phrasings):
             for token in phrasing.tokens:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from voice.core.config import MatcherConfig
@@ -40,6 +41,7 @@ from voice.lang import Language
 _SWALLOW_MIN_SIMILARITY = 0.88
 _NOISE_LENGTH = 2  # unknown words this short are recognition debris ("s", "uh"), not topics
 _EXACT = FEATURES.index("exact")
+_SPOKEN = FEATURES.index("spoken")
 
 
 class Decision(StrEnum):
@@ -151,6 +153,7 @@ class Matcher:
         """The calibrated model behind every decision (voice.core.decision)."""
         config = self.config
         self.answer_at = _either(config.answer_probability, self.model.answer_at)
+        self.heard_answer_at = _either(config.heard_answer_probability, self.model.heard_answer_at)
         self.confirm_at = _either(config.confirm_probability, self.model.confirm_at)
         self.second_at = _either(config.second_probability, self.model.second_at)
 
@@ -226,12 +229,11 @@ class Matcher:
             closest[phrasing.entry_index] = max(closest[phrasing.entry_index], f1)
         # Whole-phrasing likeness, function words included, separates entries that share
         # the same topic words ("how will exercise help me" is one entry's own question).
-        wording: dict[int, float] = defaultdict(float)
         spoken = " ".join(token for _, token in analysed)
-        for _, likeness, number in process.extract(spoken, index.wordings, scorer=fuzz.ratio, limit=None):
-            entry_index = index.phrasings[number].entry_index
-            if entry_index in closest:
-                wording[entry_index] = max(wording[entry_index], likeness / 100)
+        likeness = process.cdist([spoken], index.wordings, scorer=fuzz.ratio, dtype=np.float64)[0] / 100
+        best_likeness = np.zeros(len(self._entries))
+        np.maximum.at(best_likeness, index.phrasing_entries, likeness)
+        wording = {entry_index: float(best_likeness[entry_index]) for entry_index in closest}
         config = self.config
         question_words = self.normalizer.question_words
         exact_entry = index.exact.get(spoken)
@@ -365,8 +367,9 @@ class Matcher:
         answer, ask about the likeliest one or two, or admit not knowing."""
         model = self.model
         elapsed = _since(started) if started is not None else 0.0
+        probabilities = model.probabilities([standing.features for standing in ranked])
         weighed = sorted(
-            ((model.probability(standing.features), standing) for standing in ranked),
+            zip(probabilities, ranked, strict=True),
             key=lambda pair: (pair[1].named_narrower, pair[0]),
             reverse=True,
         )
@@ -375,7 +378,8 @@ class Matcher:
             return Match(text, Decision.FALLBACK, self.faq_set.fallback, None, 0.0, (), match_ms=elapsed)
         best_p, best = weighed[0]
         exact = best.features[_EXACT] > 0
-        if best_p >= self.answer_at or exact:
+        answer_at = self.heard_answer_at if best.features[_SPOKEN] > 0 else self.answer_at
+        if best_p >= answer_at or exact:
             entry = self._entries[best.entry_index]
             return Match(
                 text, Decision.ANSWER, entry.answer, entry, best.score, alternatives, match_ms=elapsed

@@ -36,7 +36,7 @@ const page = {
   choices: document.getElementById("choices"),
 };
 const START_STATUS = page.status.textContent;
-const OFFER_TITLES = { confirm: "Did you mean", help: "Topics", follow_up: "You could also ask" };
+const OFFER_TITLES = { confirm: "Do you mean", help: "Topics", follow_up: "You could also ask" };
 const MAIN_KINDS = new Set(["answer", "confirm", "fallback", "emergency"]);
 const NOTHING_SAID = Object.freeze({ main: "", mainKind: "", details: "", prompt: "", promptKind: "" });
 
