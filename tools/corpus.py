@@ -54,6 +54,25 @@ FRAMES = (
     "what can you say about {s}",
 )
 """Ways to ask about a subject named in a few words."""
+NEAR_MISSES = (
+    "how much does {s} cost",
+    "where can i buy {s}",
+    "does insurance cover {s}",
+    "is {s} covered by medicare",
+    "can {s} cure ms",
+    "what are the side effects of {s}",
+    "can i get {s} on the nhs",
+    "how do i book an appointment about {s}",
+    "is there a waiting list for {s}",
+    "who sells {s} near me",
+    "how long is the queue for {s} at the clinic",
+    "can my dog help with {s}",
+    "is {s} open on sundays",
+    "what did the news say about {s}",
+)
+"""Questions that name the set's subject but ask what it does not answer (cost, buying,
+insurance, cures, booking): put to each entry's subjects, they teach the model that the
+set's words alone are not an answer."""
 OPENINGS = (
     "",
     "",
@@ -159,6 +178,10 @@ def typed(seed: int = 7, path: Path = SOURCE, with_dev: bool = True) -> list[Lab
         for subject in source.subjects[entry]:
             for frame in rng.choice(len(FRAMES), size=4, replace=False):
                 rows.append(Labelled(FRAMES[int(frame)].format(s=subject), entry))
+    for subjects in source.subjects.values():
+        for subject in subjects:
+            for frame in rng.choice(len(NEAR_MISSES), size=2, replace=False):
+                rows.append(Labelled(NEAR_MISSES[int(frame)].format(s=subject), "fallback"))
     for question in source.out_of_scope:
         rows += [Labelled(text, "fallback") for text in _variants(question, rng)]
     for subject in source.out_of_scope_subjects:

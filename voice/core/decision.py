@@ -128,7 +128,8 @@ class DecisionModel:
         """One probability per row of feature values, all trees walked at once."""
         if not rows:
             return []
-        x = np.asarray(rows, dtype=np.float64)
+        # As the trees were fitted: features in single precision, thresholds in double.
+        x = np.asarray(rows, dtype=np.float32).astype(np.float64)
         nodes = np.broadcast_to(self.roots, (len(x), len(self.roots)))
         row = np.arange(len(x))[:, None]
         for _ in range(self.depth):
