@@ -19,7 +19,16 @@ from voice.core.yamlfile import MAX_FILE_BYTES, Checker, Document, YamlPath, rea
 from voice.errors import AnswersFormatError, Problem
 from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguageError, language
 
-__all__ = ["MAX_FILE_BYTES", "Emergency", "Entry", "FaqSet", "Source", "check_set", "load_set"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Emergency",
+    "Entry",
+    "FaqSet",
+    "Source",
+    "check_set",
+    "load_set",
+    "trigger_parts",
+]
 
 SET_FILE = "set.yaml"
 MIN_PHRASINGS = 6
@@ -57,7 +66,22 @@ class Emergency:
     id: str
     say: str
     triggers: tuple[str, ...]
-    """Word groups joined by " + ", alternatives separated by "|"."""
+    """Word groups joined by " + ", alternatives separated by "|"; optionally led by
+    "alone:" and ended by " unless " and words (trigger_parts)."""
+
+
+ALONE = "alone:"
+"""Leads a trigger that counts only when nothing else is said (docs/answers-format.md)."""
+UNLESS = " unless "
+"""Comes before the words that, heard anywhere, stop a trigger counting."""
+
+
+def trigger_parts(trigger: str) -> tuple[bool, list[list[str]], list[str]]:
+    """(whether it is said alone, its groups' alternatives, the words that stop it)."""
+    text = trigger.strip()
+    alone = text.startswith(ALONE)
+    main, unless, vetoes = text.removeprefix(ALONE).partition(UNLESS)
+    return alone, [group.split("|") for group in main.split("+")], vetoes.split("|") if unless else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +300,9 @@ def _read_emergencies(doc: Document, meta: dict[str, Any], check: Checker) -> tu
         say = check.text(doc, mapping, path, "say")
         triggers = check.texts(doc, mapping, path, "triggers", minimum=1)
         for number, trigger in enumerate(triggers):
+            _, groups, vetoes = trigger_parts(trigger)
             if any(
-                not alternative.strip() for group in trigger.split("+") for alternative in group.split("|")
+                not alternative.strip() for alternatives in (*groups, vetoes) for alternative in alternatives
             ):
                 check.problems.append(
                     doc.problem((*path, "triggers", number), f"trigger '{trigger}' has an empty alternative")
