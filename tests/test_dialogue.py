@@ -510,6 +510,29 @@ def test_emergency_before_started_and_over_a_shell_match(faq: FaqSet, matcher: M
     assert actions[-1] == ("speak", K.EMERGENCY, emergency(faq, "chest-pain").say)
 
 
+def test_a_call_for_help_is_an_emergency_and_help_lists_the_topics(faq: FaqSet, matcher: Matcher) -> None:
+    talk = Talk(faq, matcher, mode=Mode.WAKE_PHRASE)
+    talk.later(60)  # no wake phrase needed for an emergency
+    assert talk.hear("please help me")[-1] == ("speak", K.EMERGENCY, emergency(faq, "urgent").say)
+    talk.done()
+    assert ("speak", K.HELP) in [action[:2] for action in talk.hear("hey helper help")]
+
+
+def test_the_shell_s_decision_on_the_audio_stands(faq: FaqSet, matcher: Matcher) -> None:
+    """A shell that heard the words decides on the emergency (voice.spoken.heard_emergency):
+    a loop whisper wrote while guessing is no emergency, though typed it would be one."""
+    from voice.asr import Transcript
+    from voice.spoken import match_transcript
+
+    looped = "I can't get up, I can't get up."
+    heard = match_transcript(Transcript(looped, (), "whisper", 2.0, 100.0, (), -0.9), matcher)
+    assert heard.decision is not Decision.EMERGENCY and matcher.emergency(looped) is not None
+    talk = Talk(faq, matcher, mode=Mode.PUSH_TO_TALK)
+    talk.send(KeyDown(talk.later()))
+    actions = talk.send(Heard(looped, talk.later(), match=heard))
+    assert all(action[:2] != ("speak", K.EMERGENCY) for action in actions)
+
+
 def test_emergency_is_not_restarted_by_its_own_echo(faq: FaqSet, matcher: Matcher) -> None:
     talk = Talk(faq, matcher)
     talk.hear(FALL)

@@ -167,6 +167,10 @@ def test_oversized_file_is_refused_without_parsing(tmp_path: Path) -> None:
     [
         ({"emergencies": []}, "'emergencies' must list at least one"),
         ({"emergencies": [{"id": "x", "say": "Call.", "triggers": ["a| + b"]}]}, "empty alternative"),
+        (
+            {"emergencies": [{"id": "x", "say": "Call.", "triggers": ["alone: a unless b|"]}]},
+            "empty alternative",
+        ),
         ({"fallback": None}, "'fallback' is missing"),
         ({"synonyms": {"pt": ["physio"], "doctor": ["physio"]}}, "listed under both"),
         ({"matching": {"answer_probability": "high"}}, "must be a number"),

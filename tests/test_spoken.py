@@ -78,6 +78,54 @@ def test_an_unsure_reading_never_hides_an_emergency(matcher: Matcher) -> None:
 
 
 @pytest.mark.parametrize(
+    ("transcript", "emergency"),
+    [
+        # A loop written while guessing is whisper running on over noise (said: "falls").
+        (_heard("I can't get up, I can't get up.", logprob=-0.9), None),
+        (
+            _heard(
+                "I feel my pain, my muscles, I can't breathe, I can't breathe.",
+                "I feel my pain, my muscles, I can't breathe tight, I can't breathe.",
+                logprob=-0.81,
+            ),
+            None,  # and its variants in the beam are no evidence either
+        ),
+        # Said with confidence, a repeated call is one.
+        (_heard("Help me, help me.", logprob=-0.49), "urgent"),
+        (_heard("Somebody help me, somebody help me.", logprob=-0.67), "urgent"),
+        # One trigger word needs most of the beam's readings ("suicide" for "exercise").
+        (
+            _heard(
+                "My man can't give me a direct suicide.",
+                "My man can't give me a threat to sight.",
+                "My man can't give me a threat, suicide.",
+                "My mac is killing me after exercise.",
+                "My man is killing me after exercise.",
+                logprob=-0.68,
+            ),
+            None,
+        ),
+        (_heard("All in all, ambulance.", logprob=-0.95), "urgent"),  # the only reading
+        (_heard("I'm feeling suicidal.", "I am feeling suicidal.", "I'm feeling so sad."), "self-harm"),
+        # A less likely reading sharing no word with the best one is the engine's other guess.
+        (_heard("Do, do, massage in physical therapy", "I can't get up.", "Do, do."), None),
+        # A call for help in a less likely reading, when the best one says nothing else.
+        (_heard("Can you tell me?", "Can you help me?"), "urgent"),
+        (_heard("Help me understand spasticity.", "Help me understand", "Help"), None),
+        # Guessing, a call may carry no word it does not explain.
+        (_heard("And we wanted to sign in our calls for help.", logprob=-1.14), None),
+        (_heard("Please help me.", logprob=-0.9), "urgent"),
+    ],
+)
+def test_what_whisper_invents_over_noise_is_no_emergency(
+    matcher: Matcher, transcript: Transcript, emergency: str | None
+) -> None:
+    match = match_transcript(transcript, matcher)
+    assert (match.emergency.id if match.emergency else None) == emergency
+    assert (match.decision is Decision.EMERGENCY) == (emergency is not None)
+
+
+@pytest.mark.parametrize(
     ("text", "alternatives", "offered_first"),
     [
         # The best reading is not answered; a less likely one is: offered, never answered.

@@ -194,8 +194,14 @@ class Dialogue:
         """How the utterance is taken, and what comes of it."""
         if not text:
             return Understood(Took.FILLER, text), []
-        emergency = event.match.emergency if event.match is not None else None
-        emergency = emergency or self._matcher.emergency(text)
+        shell = event.match
+        if shell is not None and (shell.emergency is not None or words(shell.input) == words(text)):
+            # Decided on the audio, which knows the recogniser's other readings and how sure
+            # it was of these words (voice.spoken.heard_emergency): an emergency in another
+            # reading is one, and one it only guessed at is none.
+            emergency = shell.emergency
+        else:
+            emergency = self._matcher.emergency(text)
         if emergency is not None:
             return self._on_emergency(event, text, emergency)
         current = self._current

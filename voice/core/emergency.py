@@ -8,6 +8,11 @@ recognition makes ("chess pain"), because a missed emergency costs far more than
 false alarm. A word heard only by its sound counts inside a trigger of two words or
 more ("hard attack", "coding myself"), never alone: on its own "find" sounds like
 "fainted" and "I find it hard to walk" is no emergency.
+
+Two forms keep questions apart from calls for help (docs/answers-format.md). A trigger
+led by "alone:" counts only when nothing else is said: "please help me" and "somebody
+help" are calls, "help me choose a walker" is a question. Words after " unless ", heard
+as written, stop a trigger counting ("can't get up" from a chair is a question).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from voice.core.faq import Emergency
+from voice.core.faq import Emergency, Entry, trigger_parts
 from voice.core.normalize import Normalizer
 
 _MAX_GAP = 1
@@ -30,6 +35,7 @@ _PHONETIC_MIN_SIMILARITY = 0.6
 _JOINED_MIN_SIMILARITY = 0.85
 _GAP_MIN_PHRASE = 4  # shorter phrases must be heard without inserted words
 _SOUND_MIN_WORDS = 2  # trigger words in all when one of them is matched by sound only
+_ALONE_OTHERS = 1  # words an "alone:" trigger lets pass that neither it nor small words explain
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,32 +43,90 @@ class _Trigger:
     emergency: Emergency
     groups: tuple[tuple[tuple[str, ...], ...], ...]
     """Every group must match; a group matches when one of its alternatives does."""
+    unless: tuple[tuple[str, ...], ...] = ()
+    """Phrases that, heard as written anywhere, stop this trigger counting."""
+    alone: frozenset[str] | None = None
+    """For an "alone:" trigger, its words: with function words, all that may be said
+    besides _ALONE_OTHERS words the set does not use."""
+    group_words: tuple[frozenset[str], ...] = ()
+    """Every word of each group's alternatives."""
+
+    def __post_init__(self) -> None:
+        words = tuple(
+            frozenset(word for alternative in group for word in alternative) for group in self.groups
+        )
+        object.__setattr__(self, "group_words", words)
+
+
+@dataclass(slots=True)
+class _Heard:
+    """What a reading's words may be, by position."""
+
+    tokens: Sequence[str]
+    spelled: list[frozenset[str]]
+    """The trigger words each token is, or is a near spelling of."""
+    sounded: list[frozenset[str]]
+    """Those and the trigger words each token sounds like."""
+    joined: list[frozenset[str]]
+    """The trigger words each token and the next one make together ("my shelf")."""
+    spelled_anywhere: frozenset[str] = frozenset()
+    sounded_anywhere: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Most trigger phrases have a word heard nowhere: ruling those out first spares
+        # the in-order search, which took three quarters of all matching time.
+        self.spelled_anywhere = frozenset().union(*self.spelled, *self.joined)
+        self.sounded_anywhere = frozenset().union(*self.sounded, *self.joined)
+
+
+def _topic_words(entries: Sequence[Entry], normalizer: Normalizer) -> frozenset[str]:
+    """The tokens of what a set's entries are asked with (questions, phrasings, keywords),
+    function words aside: a call for help said with one of them is a question."""
+    return frozenset(
+        token
+        for entry in entries
+        for text in (entry.question, *entry.phrasings, *entry.keywords)
+        for token in normalizer.tokens(text)
+        if token not in normalizer.function_words
+    )
 
 
 class EmergencyDetector:
     """Finds the first emergency whose trigger a question contains."""
 
-    def __init__(self, emergencies: Sequence[Emergency], normalizer: Normalizer) -> None:
+    def __init__(
+        self, emergencies: Sequence[Emergency], normalizer: Normalizer, entries: Sequence[Entry]
+    ) -> None:
+        """`entries`: the set's, whose topic words no "alone:" trigger lets pass."""
         self._triggers: list[_Trigger] = []
+        language = normalizer.language
+        self._small_words = (
+            normalizer.function_words
+            | {
+                str(value)
+                for word, value in language.number_words.items()
+                if normalizer.stem(word) in normalizer.function_words
+            }
+            | set(normalizer.tokens(language.wake_phrase))
+        )
+        """What an "alone:" trigger lets pass: function words, the digits of those that
+        are numbers ("one" is "1" by now), and the wake phrase ("hey helper, help me")."""
+        self._topics = _topic_words(entries, normalizer)
         # Spoken forms of the trigger words: stems lose the sound ("cutting" -> "cut"),
         # and a recogniser's slip is heard in the whole word ("coding" for "cutting").
         spoken: dict[str, str] = {}
         for emergency in emergencies:
-            for trigger in emergency.triggers:
-                for text in trigger.replace("+", "|").split("|"):
+            for alone, texts, vetoes in map(trigger_parts, emergency.triggers):
+                for text in (text for group in texts for text in group):
                     spoken.update(normalizer.analyse(text))
-        for emergency in emergencies:
-            for trigger in emergency.triggers:
                 groups = tuple(
-                    tuple(
-                        alternative
-                        for alternative in (normalizer.tokens(text) for text in group.split("|"))
-                        if alternative
-                    )
-                    for group in trigger.split("+")
+                    tuple(alternative for alternative in map(normalizer.tokens, group) if alternative)
+                    for group in texts
                 )
+                own = frozenset(word for group in groups for alternative in group for word in alternative)
+                unless = tuple(phrase for phrase in map(normalizer.tokens, vetoes) if phrase)
                 if groups and all(groups):
-                    self._triggers.append(_Trigger(emergency, groups))
+                    self._triggers.append(_Trigger(emergency, groups, unless, own if alone else None))
         self._vocabulary = sorted(
             {
                 word
@@ -83,7 +147,12 @@ class EmergencyDetector:
                 self._by_sound.setdefault(jellyfish.metaphone(surface), []).append((surface, token))
 
     def detect(
-        self, tokens: Sequence[str], surfaces: Sequence[str] = (), min_words: int = 1
+        self,
+        tokens: Sequence[str],
+        surfaces: Sequence[str] = (),
+        min_words: int = 1,
+        best: tuple[Sequence[str], Sequence[str]] | None = None,
+        guessing: bool = False,
     ) -> Emergency | None:
         """The first emergency whose trigger `tokens` (normalised, stemmed) contain.
 
@@ -91,8 +160,30 @@ class EmergencyDetector:
         misheard word be matched by its sound. `min_words` asks for a trigger of at
         least that many words in all ("kill myself", not "suicide"): single words are
         what a recogniser invents over noise, so a less likely reading of the audio
-        needs more than one.
+        needs more than one. `best`: the (tokens, surfaces) of the recogniser's best
+        reading when `tokens` are a less likely one, which drops and changes words: an
+        "alone:" trigger must find nothing else said in the best reading either.
+        `guessing`: the recogniser was unsure of what it heard, so an "alone:" trigger
+        lets no word pass that neither it nor the function words explain.
         """
+        heard = self._hear(tokens, surfaces)
+        context: _Heard | None = None
+        for trigger in self._triggers:
+            if not _found(trigger, heard, min_words) or any(
+                _contains_exactly(tokens, phrase) for phrase in trigger.unless
+            ):
+                continue
+            if trigger.alone is None:
+                return trigger.emergency
+            if context is None:
+                context = heard if best is None else self._hear(*best)
+            if self._said_alone(trigger.alone, heard, guessing) and self._said_alone(
+                trigger.alone, context, guessing
+            ):
+                return trigger.emergency
+        return None
+
+    def _hear(self, tokens: Sequence[str], surfaces: Sequence[str]) -> _Heard:
         spoken = list(surfaces) if len(surfaces) == len(tokens) else list(tokens)
         spelled = [self._spelled_as(token) for token in tokens]
         sounded = [
@@ -100,16 +191,19 @@ class EmergencyDetector:
             for near, token, word in zip(spelled, tokens, spoken, strict=True)
         ]
         joined = [self._joined_as(first + second) for first, second in zip(tokens, tokens[1:], strict=False)]
-        # Most trigger phrases have a word heard nowhere: ruling those out first spares
-        # the in-order search, which took three quarters of all matching time.
-        spelled_anywhere = frozenset().union(*spelled, *joined)
-        sounded_anywhere = frozenset().union(*sounded, *joined)
-        for trigger in self._triggers:
-            if _words_found(trigger, spelled, joined, spelled_anywhere) >= min_words:
-                return trigger.emergency
-            if _words_found(trigger, sounded, joined, sounded_anywhere) >= max(min_words, _SOUND_MIN_WORDS):
-                return trigger.emergency
-        return None
+        return _Heard(tokens, spelled, sounded, joined)
+
+    def _said_alone(self, own: frozenset[str], heard: _Heard, guessing: bool) -> bool:
+        """Whether nothing is said but `own` words (or near spellings of them, or two words
+        that join into one), function words, and _ALONE_OTHERS words the set does not use."""
+        others: set[str] = set()
+        for position, token in enumerate(heard.tokens):
+            if token in self._small_words or not own.isdisjoint(heard.spelled[position]):
+                continue
+            pairs = heard.joined[max(0, position - 1) : position + 1]
+            if not any(own.intersection(pair) for pair in pairs):
+                others.add(token)
+        return len(others) <= (0 if guessing else _ALONE_OTHERS) and self._topics.isdisjoint(others)
 
     def _spelled_as(self, token: str) -> frozenset[str]:
         """The trigger words `token` may be: itself or a near spelling."""
@@ -142,6 +236,15 @@ class EmergencyDetector:
         return {word for word, _, _ in found}
 
 
+def _found(trigger: _Trigger, heard: _Heard, min_words: int) -> bool:
+    """Whether `trigger` was heard, in at least `min_words` words (two when one of them
+    is matched only by its sound)."""
+    return _words_found(trigger, heard.spelled, heard.joined, heard.spelled_anywhere) >= min_words or (
+        _words_found(trigger, heard.sounded, heard.joined, heard.sounded_anywhere)
+        >= max(min_words, _SOUND_MIN_WORDS)
+    )
+
+
 def _words_found(
     trigger: _Trigger,
     heard: Sequence[frozenset[str]],
@@ -151,7 +254,9 @@ def _words_found(
     """How many words of `trigger` were heard (the longest alternative of each group),
     or 0 unless every group was. `anywhere`: every word in `heard` and `joined`."""
     found = 0
-    for group in trigger.groups:
+    for group, words in zip(trigger.groups, trigger.group_words, strict=True):
+        if anywhere.isdisjoint(words):  # the common case, and cheap
+            return 0
         longest = max(
             (
                 len(alternative)
@@ -164,6 +269,10 @@ def _words_found(
             return 0
         found += longest
     return found
+
+
+def _contains_exactly(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    return any(tuple(tokens[start : start + len(phrase)]) == phrase for start in range(len(tokens)))
 
 
 def _contains(

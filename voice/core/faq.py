@@ -15,12 +15,22 @@ from typing import Any
 
 from voice.core.config import MatcherConfig
 from voice.core.normalize import Normalizer
+from voice.core.setchecks import check_across_entries, check_topics
 from voice.core.wordmaps import read_heard, read_word_map
 from voice.core.yamlfile import MAX_FILE_BYTES, Checker, Document, YamlPath, read_yaml
 from voice.errors import AnswersFormatError, Problem
 from voice.lang import DEFAULT_CODE, DEFAULT_LANGUAGE, Language, UnknownLanguageError, language
 
-__all__ = ["MAX_FILE_BYTES", "Emergency", "Entry", "FaqSet", "Source", "check_set", "load_set"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Emergency",
+    "Entry",
+    "FaqSet",
+    "Source",
+    "check_set",
+    "load_set",
+    "trigger_parts",
+]
 
 SET_FILE = "set.yaml"
 HEARD_FILE = "heard.yaml"
@@ -83,7 +93,22 @@ class Emergency:
     id: str
     say: str
     triggers: tuple[str, ...]
-    """Word groups joined by " + ", alternatives separated by "|"."""
+    """Word groups joined by " + ", alternatives separated by "|"; optionally led by
+    "alone:" and ended by " unless " and words (trigger_parts)."""
+
+
+ALONE = "alone:"
+"""Leads a trigger that counts only when nothing else is said (docs/answers-format.md)."""
+UNLESS = " unless "
+"""Comes before the words that, heard anywhere, stop a trigger counting."""
+
+
+def trigger_parts(trigger: str) -> tuple[bool, list[list[str]], list[str]]:
+    """(whether it is said alone, its groups' alternatives, the words that stop it)."""
+    text = trigger.strip()
+    alone = text.startswith(ALONE)
+    main, unless, vetoes = text.removeprefix(ALONE).partition(UNLESS)
+    return alone, [group.split("|") for group in main.split("+")], vetoes.split("|") if unless else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +257,8 @@ def check_set(directory: str | Path) -> tuple[FaqSet | None, list[Problem]]:
                     untitled.add(entry.id)
 
     normalizer = Normalizer(synonyms, check.texts(set_doc, meta, (), "fillers"), words or DEFAULT_LANGUAGE)
-    _check_across_entries(entries, normalizer, problems)
-    warnings = _check_topics(entries, untitled, normalizer, problems)
+    check_across_entries(entries, normalizer, problems)
+    warnings = check_topics(entries, untitled, normalizer, problems)
     set_id = check.text(set_doc, meta, (), "id")
     if set_id is not None and not _ID.match(set_id):
         problems.append(
@@ -298,8 +323,9 @@ def _read_emergencies(doc: Document, meta: dict[str, Any], check: Checker) -> tu
         say = check.text(doc, mapping, path, "say")
         triggers = check.texts(doc, mapping, path, "triggers", minimum=1)
         for number, trigger in enumerate(triggers):
+            _, groups, vetoes = trigger_parts(trigger)
             if any(
-                not alternative.strip() for group in trigger.split("+") for alternative in group.split("|")
+                not alternative.strip() for alternatives in (*groups, vetoes) for alternative in alternatives
             ):
                 check.problems.append(
                     doc.problem((*path, "triggers", number), f"trigger '{trigger}' has an empty alternative")
@@ -414,83 +440,3 @@ def question_as_topic(question: str) -> str:
     """ "Should I use a cane?" -> "should I use a cane", to follow "Do you mean"."""
     topic = question.rstrip("?.! ")
     return topic[0].lower() + topic[1:] if topic[1:2].islower() else topic
-
-
-def _check_topics(
-    entries: list[Entry], untitled: set[str], normalizer: Normalizer, problems: list[Problem]
-) -> list[Problem]:
-    """Problems for two entries with the same topic (by its words, as the matcher reads
-    them); warnings, returned, for entries without one."""
-    owners: dict[tuple[str, ...], Entry] = {}
-    for entry in entries:
-        if entry.id in untitled:
-            continue
-        words = sorted(set(normalizer.tokens(entry.topic)) - normalizer.function_words)
-        key = tuple(words) or tuple(entry.topic.lower().split())
-        owner = owners.setdefault(key, entry)
-        if owner is not entry:
-            problems.append(
-                Problem(
-                    entry.file,
-                    entry.line,
-                    f"entry '{entry.id}': topic '{entry.topic}' is also the topic of '{owner.id}' "
-                    f"({owner.file}:{owner.line}); give each entry a topic of its own, so that "
-                    '"Do you mean ...?" tells them apart',
-                )
-            )
-    return [
-        Problem(
-            entry.file,
-            entry.line,
-            f"entry '{entry.id}' has no 'topic'; \"Do you mean ...?\" reads its whole question. "
-            "Add a short name a person could say back (at most 4 words, like 'walking aids')",
-        )
-        for entry in entries
-        if entry.id in untitled
-    ]
-
-
-def _check_across_entries(entries: list[Entry], normalizer: Normalizer, problems: list[Problem]) -> None:
-    by_id: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.id in by_id:
-            first = by_id[entry.id]
-            problems.append(
-                Problem(
-                    entry.file,
-                    entry.line,
-                    f"duplicate id '{entry.id}' (first used at {first.file}:{first.line})",
-                )
-            )
-        else:
-            by_id[entry.id] = entry
-    phrasing_owner: dict[tuple[str, ...], Entry] = {}
-    for entry in entries:
-        for field_name, ids in (("related", entry.related), ("narrower", entry.narrower)):
-            for other in ids:
-                mutual = field_name == "narrower" and other in by_id and entry.id in by_id[other].narrower
-                wrong = (
-                    f"{field_name} id '{other}' is not an entry in this set"
-                    if other not in by_id
-                    else f"lists itself as {field_name}"
-                    if other == entry.id
-                    else f"'{other}' lists it as narrower too; one must be the broader"
-                    if mutual
-                    else None
-                )
-                if wrong:
-                    problems.append(Problem(entry.file, entry.line, f"entry '{entry.id}': {wrong}"))
-        for phrasing in (entry.question, *entry.phrasings):
-            key = normalizer.tokens(phrasing)
-            owner = phrasing_owner.get(key)
-            if owner is not None and owner.id != entry.id:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        f"entry '{entry.id}': phrasing "
-                        f"'{phrasing}' is also a phrasing of '{owner.id}' "
-                        f"({owner.file}:{owner.line}); keep it in one entry",
-                    )
-                )
-            phrasing_owner.setdefault(key, entry)

@@ -146,7 +146,7 @@ class Matcher:
         self.normalizer = faq_set.normalizer()
         self.language = self.normalizer.language
         """The set's language (voice.lang)."""
-        self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer)
+        self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer, faq_set.entries)
         self._entries = faq_set.entries
         self._index = SetIndex(faq_set.entries, self.normalizer, self.config.credit_saturation)
         self.model: DecisionModel = load_model()
@@ -401,11 +401,22 @@ class Matcher:
             text, Decision.FALLBACK, self.faq_set.fallback, None, best.score, alternatives, match_ms=elapsed
         )
 
-    def emergency(self, text: str, min_words: int = 1) -> Emergency | None:
-        """The emergency `text` signals, if any (see EmergencyDetector.detect for `min_words`)."""
+    def emergency(
+        self, text: str, min_words: int = 1, best: str | None = None, guessing: bool = False
+    ) -> Emergency | None:
+        """The emergency `text` signals, if any. `text` may be a less likely reading of the
+        audio than `best` (see EmergencyDetector.detect for `min_words`, `best` and `guessing`)."""
         analysed = self.normalizer.analyse(text)
+        context = None
+        if best is not None:
+            other = self.normalizer.analyse(best)
+            context = ([token for _, token in other], [surface for surface, _ in other])
         return self._emergencies.detect(
-            [token for _, token in analysed], [surface for surface, _ in analysed], min_words
+            [token for _, token in analysed],
+            [surface for surface, _ in analysed],
+            min_words,
+            context,
+            guessing,
         )
 
 
