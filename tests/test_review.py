@@ -44,7 +44,7 @@ def log(tmp_path: Path) -> ReviewLog:
     ("question", "kept"),
     [
         ("can i bring my dog", True),  # fallback
-        ("exercise for stiff tired legs", True),  # confirm
+        ("what is a row later", True),  # confirm
         ("should I use a walker", False),  # answered
         ("I fell and can't get up", False),  # emergency: handled, not a gap in the answers
     ],
@@ -57,14 +57,14 @@ def test_only_fallbacks_and_confirms_are_kept(
 
 
 def test_a_row_holds_text_decision_candidates_and_set(log: ReviewLog, matcher: Matcher) -> None:
-    match = matcher.match("exercise for stiff tired legs")
+    match = matcher.match("what is a row later")
     before = datetime.now(UTC)
-    log.add(match, "  exercise for  stiff tired legs ", "listen")
+    log.add(match, "  what is a   row later ", "listen")
     (entry,) = log.entries()
-    assert entry.transcript == "exercise for stiff tired legs" and entry.source == "listen"
+    assert entry.transcript == "what is a row later" and entry.source == "listen"
     assert entry.decision == "confirm" and entry.set_id == "tiny"
     assert [c.entry_id for c in entry.candidates] == [c.entry_id for c in match.alternatives]
-    assert entry.candidates[0].entry_id == "spasticity"
+    assert entry.candidates[0].entry_id == "walker"
     assert entry.candidates[0].score == pytest.approx(match.alternatives[0].score, abs=1e-4)
     stored = datetime.fromisoformat(entry.time)
     assert stored.tzinfo is not None and before <= stored <= datetime.now(UTC)

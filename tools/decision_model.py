@@ -32,7 +32,7 @@ import numpy as np
 from tools import corpus, transcripts
 from tools.quality import DATA, Labelled, load
 from voice.core.config import default_answers_dir
-from voice.core.decision import FEATURES, MODEL_FILE, DecisionModel
+from voice.core.decision import FEATURES, MODEL_FILE, DecisionModel, exclusive
 from voice.core.faq import load_set
 from voice.core.matcher import Matcher
 from voice.core.transcript import Transcript
@@ -133,7 +133,7 @@ def fit(data: Sequence[Question], folds: int = 5) -> tuple[Any, list[np.ndarray]
     for train, test in GroupKFold(folds).split(x, y, groups):
         oof[test] = GradientBoostingClassifier(**TREES).fit(x[train], y[train]).predict_proba(x[test])[:, 1]
     model = GradientBoostingClassifier(**TREES).fit(x, y)
-    return model, [oof[owner == i] for i in range(len(data))]
+    return model, [np.array(exclusive(list(oof[owner == i]))) for i in range(len(data))]
 
 
 def export(model: Any, x: np.ndarray, thresholds: Thresholds, fitted: dict[str, object]) -> DecisionModel:
@@ -302,7 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(data)} questions: {len(data) - spoken} typed, {spoken} spoken", flush=True)
     if args.command == "report":
         model = matcher.model
-        probabilities = [np.array([model.probability(tuple(f)) for f in q.features]) for q in data]
+        probabilities = [
+            np.array(exclusive(model.probabilities([tuple(f) for f in q.features]))) for q in data
+        ]
         shipped = Thresholds(model.answer_at, model.heard_answer_at, model.confirm_at, model.second_at)
         print(risk_coverage(data, probabilities, shipped))
         return 0
@@ -326,7 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     model = export(fitted_model, _examples(data)[0], thresholds, fitted)
     validation = questions(matcher, load(DATA / "holdout.jsonl"), [])
-    probabilities = [np.array(model.probabilities([tuple(f) for f in q.features])) for q in validation]
+    probabilities = [
+        np.array(exclusive(model.probabilities([tuple(f) for f in q.features]))) for q in validation
+    ]
     print(f"holdout.jsonl (not trained on): {rates(validation, probabilities, thresholds)}")
     args.out.write_text(model.to_json(), encoding="utf-8")
     print(f"wrote {args.out}")

@@ -23,6 +23,7 @@ import numpy as np
 from tools import transcripts
 from tools.quality import DATA, TABLE_LEGEND, Labelled, Report, describe, evaluate, load, table, tally
 from tools.transcripts import Heard
+from voice.core.decision import exclusive
 from voice.core.matcher import Matcher
 
 FLOORS = {
@@ -96,7 +97,7 @@ def risk_table(matcher: Matcher, typed: Sequence[Labelled], heard: Sequence[Hear
 
     model = matcher.model
     data = decision_model.questions(matcher, typed, heard)
-    probabilities = [np.array([model.probability(tuple(f)) for f in q.features]) for q in data]
+    probabilities = [np.array(exclusive(model.probabilities([tuple(f) for f in q.features]))) for q in data]
     shipped = decision_model.Thresholds(
         matcher.answer_at, matcher.heard_answer_at, matcher.confirm_at, matcher.second_at
     )

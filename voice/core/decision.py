@@ -206,6 +206,18 @@ def load_model(path: Path = MODEL_FILE) -> DecisionModel:
         raise DecisionModelError(f"{path} is malformed ({error}); {fix}") from error
 
 
+def exclusive(probabilities: Sequence[float]) -> list[float]:
+    """Each candidate's chance of being THE entry asked for. The model judges candidates one
+    at a time, so two can both look likely ("walker or cane" when each has an entry); at most
+    one is asked for, so a candidate's chance is that it is right and the others wrong, over
+    the chance that at most one is right."""
+    clipped = [min(max(p, 1e-6), 1 - 1e-6) for p in probabilities]
+    none_right = math.prod(1 - p for p in clipped)
+    alone = [p / (1 - p) * none_right for p in clipped]
+    total = none_right + sum(alone)
+    return [a / total for a in alone]
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """One candidate as the model sees it."""

@@ -29,6 +29,7 @@ from voice.core.decision import (
     Hearing,
     QuestionSignals,
     Standing,
+    exclusive,
     load_model,
     standings,
 )
@@ -367,7 +368,7 @@ class Matcher:
         answer, ask about the likeliest one or two, or admit not knowing."""
         model = self.model
         elapsed = _since(started) if started is not None else 0.0
-        probabilities = model.probabilities([standing.features for standing in ranked])
+        probabilities = exclusive(model.probabilities([standing.features for standing in ranked]))
         weighed = sorted(
             zip(probabilities, ranked, strict=True),
             key=lambda pair: (pair[1].named_narrower, pair[0]),
