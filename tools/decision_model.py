@@ -53,6 +53,12 @@ answer takes one; a confirmation one more (a little more with two names to weigh
 answer must be noticed, refused and asked again; so must a refused confirmation, and a
 fallback leaves the person to find other words for the same question, which a tired speaker
 may not. An out-of-scope question asked about costs a "no"."""
+SECOND_AT = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3)
+REACH_SLACK = 0.01
+"""confirm_at and second_at give the fewest turns among the settings that reach (answer or
+offer) the right entry within this share of the most any setting reaches, typed and spoken
+each: a person who cannot easily rephrase is better asked about a likely entry than told
+"I'm not sure"."""
 THRESHOLDS = np.round(np.arange(0.30, 0.991, 0.01), 2)
 
 
@@ -236,7 +242,8 @@ def choose(
     data: Sequence[Question], probabilities: Sequence[np.ndarray], typed_wrong: float, spoken_wrong: float
 ) -> Thresholds:
     """The lowest answer thresholds that keep wrong answers within the stated rates, typed and
-    spoken each; then the confirmation thresholds that need the fewest turns."""
+    spoken each; then the confirmation thresholds that need the fewest turns while reaching
+    nearly as many questions as any (REACH_SLACK)."""
     chosen: dict[bool, float] = {}
     for spoken, limit in ((False, typed_wrong), (True, spoken_wrong)):
         members = [i for i, q in enumerate(data) if q.spoken == spoken]
@@ -246,15 +253,27 @@ def choose(
             if rates(part, p, Thresholds(float(threshold), float(threshold), 2.0, 2.0))["wrong"] > limit:
                 break
             chosen[spoken] = float(threshold)
-    best = (float("inf"), Thresholds(chosen[False], chosen[True], 0.5, 0.5))
-    for confirm_at in np.arange(0.05, 0.81, 0.05):
-        for second_at in np.arange(0.05, 0.61, 0.05):
-            candidate = Thresholds(
-                chosen[False], chosen[True], round(float(confirm_at), 2), round(float(second_at), 2)
+    settings = [
+        Thresholds(chosen[False], chosen[True], round(float(confirm_at), 2), second_at)
+        for confirm_at in np.arange(0.05, 0.81, 0.05)
+        for second_at in SECOND_AT
+    ]
+    reached: dict[Thresholds, tuple[float, float]] = {}
+    for setting in settings:
+        parts = []
+        for spoken in (False, True):
+            members = [i for i, q in enumerate(data) if q.spoken == spoken]
+            parts.append(
+                rates([data[i] for i in members], [probabilities[i] for i in members], setting)["reached"]
             )
-            turns = rates(data, probabilities, candidate)["turns"]
-            if turns < best[0] - 1e-9:
-                best = (turns, candidate)
+        reached[setting] = (parts[0], parts[1])
+    most = tuple(max(r[k] for r in reached.values()) for k in (0, 1))
+    near = [s for s in settings if all(reached[s][k] >= most[k] - REACH_SLACK for k in (0, 1))]
+    best = (float("inf"), near[0])
+    for setting in near:
+        turns = rates(data, probabilities, setting)["turns"]
+        if turns < best[0] - 1e-9:
+            best = (turns, setting)
     return best[1]
 
 
