@@ -30,14 +30,14 @@ FLOORS = {
     # answered, emergencies recognised, most false alarms), in clips; comments: of how many.
     "clean": (24, 16, 0, 7, 5, 0),  # 25 in scope, 7 out of scope, 6 emergencies
     "babble 20 dB": (9, 3, 0, 5, 2, 0),  # 11, 5, 2
-    "babble 10 dB": (10, 4, 0, 4, 2, 0),  # 13, 4, 2
+    "babble 10 dB": (10, 5, 0, 4, 2, 0),  # 13, 4, 2
     "babble 5 dB": (4, 0, 0, 4, 2, 0),  # 12, 4, 3
-    "pink 20 dB": (11, 6, 0, 4, 3, 0),  # 12, 4, 3
-    "pink 10 dB": (10, 4, 0, 2, 2, 0),  # 15, 2, 2
-    "pink 5 dB": (5, 0, 0, 4, 0, 0),  # 12, 4, 2
-    "clean and 20 dB": (44, 25, 0, 16, 10, 0),  # 48, 16, 11
-    "10 and 5 dB": (29, 8, 0, 14, 6, 0),  # 52, 14, 9
-    "all": (73, 33, 0, 30, 16, 0),  # 100, 30, 20
+    "pink 20 dB": (11, 8, 0, 4, 3, 0),  # 12, 4, 3
+    "pink 10 dB": (10, 5, 0, 2, 2, 0),  # 15, 2, 2
+    "pink 5 dB": (4, 0, 0, 4, 0, 0),  # 12, 4, 2
+    "clean and 20 dB": (44, 27, 0, 16, 10, 0),  # 48, 16, 11
+    "10 and 5 dB": (28, 10, 0, 14, 6, 0),  # 52, 14, 9
+    "all": (72, 37, 0, 30, 16, 0),  # 100, 30, 20
 }
 """What today's matcher gets on the recorded transcripts (whisper tiny.en, recorded on an
 AMD EPYC, 2 cores). Replaying is deterministic, so these are exact: raise one when a change

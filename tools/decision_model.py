@@ -1,6 +1,6 @@
 """Fit the decision model (voice/core/decision_model.json) on the training corpus.
 
-    .venv/bin/python -m tools.decision_model fit [--typed-wrong 0.008] [--spoken-wrong 0.012]
+    .venv/bin/python -m tools.decision_model fit [--typed-wrong 0.006] [--spoken-wrong 0.015]
     .venv/bin/python -m tools.decision_model report      # the risk-coverage table of the shipped model
 
 The corpus (tools.corpus): the typed training questions and what whisper heard for the spoken
@@ -212,7 +212,7 @@ def outcome(question: Question, p: np.ndarray, thresholds: Thresholds) -> str:
     in_scope = question.said.kind == "in_scope"
     if p[best] >= answer_at or exact:
         return ("right" if question.right[best] else "wrong") if in_scope else "answer"
-    if p[best] + second >= confirm_at:
+    if p[best] + second >= confirm_at and question.features[best][FEATURES.index("evidence")] > 0:
         offered = order[: 2 if second >= second_at else 1]
         if not in_scope:
             return "confirm"
@@ -309,7 +309,7 @@ def risk_coverage(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.decision_model", description=__doc__)
     parser.add_argument("command", choices=("fit", "report"))
-    parser.add_argument("--typed-wrong", type=float, default=0.008, help="most wrong answers, typed (share)")
+    parser.add_argument("--typed-wrong", type=float, default=0.006, help="most wrong answers, typed (share)")
     parser.add_argument(
         "--spoken-wrong", type=float, default=0.012, help="most wrong answers, spoken (share)"
     )

@@ -43,6 +43,7 @@ _SWALLOW_MIN_SIMILARITY = 0.88
 _NOISE_LENGTH = 2  # unknown words this short are recognition debris ("s", "uh"), not topics
 _EXACT = FEATURES.index("exact")
 _SPOKEN = FEATURES.index("spoken")
+_EVIDENCE = FEATURES.index("evidence")
 
 
 class Decision(StrEnum):
@@ -386,7 +387,9 @@ class Matcher:
                 text, Decision.ANSWER, entry.answer, entry, best.score, alternatives, match_ms=elapsed
             )
         second_p = weighed[1][0] if len(weighed) > 1 else 0.0
-        if best_p + second_p >= self.confirm_at:
+        # A confirmation needs a word of the set's topics in the question: sharing only
+        # "where" or "what" with an entry is no reason to ask about it.
+        if best_p + second_p >= self.confirm_at and best.features[_EVIDENCE] > 0:
             offered = alternatives[: 2 if second_p >= self.second_at else 1]
             return Match(
                 text,
