@@ -1,7 +1,9 @@
 import pytest
 
+from voice.core.config import MatcherConfig
 from voice.core.emergency import EmergencyDetector
 from voice.core.faq import FaqSet, load_set
+from voice.core.index import SetIndex
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +13,9 @@ def bundled(bundled_set) -> FaqSet:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def detector(bundled: FaqSet) -> EmergencyDetector:
-    return EmergencyDetector(bundled.emergencies, bundled.normalizer(), bundled.entries)
+    normalizer = bundled.normalizer()
+    asked_with = SetIndex(bundled.entries, normalizer, MatcherConfig().credit_saturation).asked_with
+    return EmergencyDetector(bundled.emergencies, normalizer, asked_with)
 
 
 @pytest.mark.parametrize(

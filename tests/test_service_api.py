@@ -322,7 +322,8 @@ def test_reload_picks_up_new_phrasings_and_keeps_the_old_set_when_broken(
 
 
 def test_review_lists_unanswered_questions_grouped(client: TestClient) -> None:
-    for question in ("can i bring my dog", "Can I bring my dog?", "what is a row later", "should I use a walker"):
+    asked = ("can i bring my dog", "Can I bring my dog?", "what is a row later", "should I use a walker")
+    for question in asked:
         _ask(client, question)
     data = client.get("/api/admin/review", headers=STAFF).json()
     assert data["total"] == 3  # the answered one is not kept

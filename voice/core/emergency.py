@@ -24,7 +24,7 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from voice.core.faq import Emergency, Entry, trigger_parts
+from voice.core.faq import Emergency, trigger_parts
 from voice.core.normalize import Normalizer
 
 _MAX_GAP = 1
@@ -79,25 +79,14 @@ class _Heard:
         self.sounded_anywhere = frozenset().union(*self.sounded, *self.joined)
 
 
-def _topic_words(entries: Sequence[Entry], normalizer: Normalizer) -> frozenset[str]:
-    """The tokens of what a set's entries are asked with (questions, phrasings, keywords),
-    function words aside: a call for help said with one of them is a question."""
-    return frozenset(
-        token
-        for entry in entries
-        for text in (entry.question, *entry.phrasings, *entry.keywords)
-        for token in normalizer.tokens(text)
-        if token not in normalizer.function_words
-    )
-
-
 class EmergencyDetector:
     """Finds the first emergency whose trigger a question contains."""
 
     def __init__(
-        self, emergencies: Sequence[Emergency], normalizer: Normalizer, entries: Sequence[Entry]
+        self, emergencies: Sequence[Emergency], normalizer: Normalizer, topic_words: frozenset[str]
     ) -> None:
-        """`entries`: the set's, whose topic words no "alone:" trigger lets pass."""
+        """`topic_words`: every word the set's entries are asked with (voice.core.index's
+        asked_with); no "alone:" trigger lets a call said with one of them pass."""
         self._triggers: list[_Trigger] = []
         language = normalizer.language
         self._small_words = (
@@ -111,7 +100,7 @@ class EmergencyDetector:
         )
         """What an "alone:" trigger lets pass: function words, the digits of those that
         are numbers ("one" is "1" by now), and the wake phrase ("hey helper, help me")."""
-        self._topics = _topic_words(entries, normalizer)
+        self._topics = topic_words
         # Spoken forms of the trigger words: stems lose the sound ("cutting" -> "cut"),
         # and a recogniser's slip is heard in the whole word ("coding" for "cutting").
         spoken: dict[str, str] = {}

@@ -48,6 +48,7 @@ class SetIndex:
         function_words = normalizer.function_words
         counts: list[dict[str, float]] = []
         phrasing_tokens: list[tuple[int, frozenset[str]]] = []
+        asked_with: set[str] = set()
         self.wordings: list[str] = []
         """Each phrasing's full token string, aligned with self.phrasings."""
         self.topics: list[frozenset[str]] = []
@@ -72,11 +73,15 @@ class SetIndex:
                 for token in tokens:
                     count[token] += amount
                 if is_phrasing and tokens:
+                    asked_with.update(tokens)
                     phrasing_tokens.append((entry_index, tokens))
                     wording = " ".join(token for _, token in analysed)
                     self.wordings.append(wording)
                     self.exact.setdefault(wording, entry_index)
             counts.append(count)
+        self.asked_with = frozenset(asked_with)
+        """Every word the entries are asked with (questions, phrasings, keywords), function
+        words aside."""
         self.credit = [{token: min(1.0, n / saturation) for token, n in count.items()} for count in counts]
         """How strongly each entry stands for each word, 0..1: saturates with repeated use."""
         soft_frequency: dict[str, float] = defaultdict(float)

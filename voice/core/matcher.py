@@ -148,9 +148,9 @@ class Matcher:
         self.normalizer = faq_set.normalizer()
         self.language = self.normalizer.language
         """The set's language (voice.lang)."""
-        self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer, faq_set.entries)
         self._entries = faq_set.entries
         self._index = SetIndex(faq_set.entries, self.normalizer, self.config.credit_saturation)
+        self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer, self._index.asked_with)
         self.model: DecisionModel = load_model()
         """The calibrated model behind every decision (voice.core.decision)."""
         config = self.config
