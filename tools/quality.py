@@ -231,6 +231,11 @@ def table(reports: dict[str, Report], title: str = "") -> str:
                 f"{r.word_errors / r.words:.3f}" if r.words else "-",
             )
         )
+    return aligned(rows)
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as text columns: the first left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(

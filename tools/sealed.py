@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tools import sealed_set, transcripts
-from tools.quality import Report, evaluate, load, score_spoken
+from tools.quality import Report, aligned, evaluate, load, score_spoken
 from tools.transcripts import Heard
 from voice.core.matcher import Match, Matcher
 from voice.core.normalize import Normalizer
@@ -190,14 +190,7 @@ def table(scores: dict[str, Scored], title: str) -> str:
                 scored.rare.cell() if scored.rare else "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    )
+    return aligned(rows)
 
 
 # ---------------------------------------------------------------- hearing
