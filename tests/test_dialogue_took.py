@@ -28,7 +28,7 @@ from voice.core.matcher import Decision, Matcher
 
 C = CommandName
 FES = "what is functional electrical stimulation"  # answer: fes
-WALKER = "a walker"  # confirm: walking-aid-pain or mobility-aids
+WALKER = "about a walker please"  # confirm: walking-aid-pain or mobility-aids
 PARK = "where do i park"  # fallback
 FALL = "I fell in the bathroom and I can't get up"  # emergency: fall
 HELP_TOPICS = "help"  # a long reply, to talk over

@@ -18,7 +18,7 @@ from voice.core.matcher import Decision, Matcher
 
 FES = "what is functional electrical stimulation"  # answer: fes
 FOOT_DROP = "i have food drop"  # confirm: fes alone
-WALKER = "a walker"  # confirm: walking-aid-pain or mobility-aids
+WALKER = "about a walker please"  # confirm: walking-aid-pain or mobility-aids
 PARK = "where do i park"  # fallback
 DEPRESSION = "can exercise help with depression"  # answer: depression
 DECISIONS = {
