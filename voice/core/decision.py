@@ -135,8 +135,13 @@ class DecisionModel:
         for _ in range(self.depth):
             goes_left = x[row, self.feature[nodes]] <= self.threshold[nodes]
             nodes = np.where(goes_left, self.left[nodes], self.right[nodes])
-        z = np.clip(self.base + self.value[nodes].sum(axis=1), -30.0, 30.0)
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-z))]
+        # fsum: exactly rounded, so the same on every CPU (numpy's vector sums may differ in the
+        # last bit between instruction sets, and a decision can sit on a threshold).
+        out = []
+        for leaves in self.value[nodes]:
+            z = max(-30.0, min(30.0, self.base + math.fsum(leaves.tolist())))
+            out.append(1.0 / (1.0 + math.exp(-z)))
+        return out
 
     def to_json(self) -> str:
         body = {
