@@ -159,7 +159,7 @@ def spoken_scores(heard: Sequence[Heard], matches: Sequence[Match], matcher: Mat
 # ---------------------------------------------------------------- the table
 
 LEGEND = """\
-reached: in-scope questions answered right or offered the right entry in "Did you mean ...?";
+reached: in-scope questions answered right or offered the right entry in "Do you mean ...?";
 answered right: in-scope questions answered directly with the right entry; wrong: answers
 with a wrong entry, of all questions; not answered: out-of-scope questions given no answer;
 emergencies: recognised; false alarms: other questions taken for an emergency; WER: word
