@@ -17,6 +17,8 @@ import yaml
 
 from voice.asr.worker import ENGINE_NICE
 from voice.core.config import default_answers_dir
+from voice.core.faq import FaqSet
+from voice.core.matcher import Decision, Matcher
 
 # The fields `voicefaq ask --json` promises (issue 2).
 JSON_FIELDS = frozenset(
@@ -145,6 +147,43 @@ def tiny_set(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def bundled_set() -> Path:
     return default_answers_dir()
+
+
+# Questions to the bundled set whose decisions the conversation tests lean on. The decision
+# model may move one when it is refitted: pinned_matcher says which, to pick another.
+FES = "what is functional electrical stimulation"  # answer: fes (no details)
+PHYSIATRIST = "is my physio the same as a physiatrist"  # answer: pt-vs-physiatrist (details)
+DEPRESSION = "can exercise help with depression"  # answer: depression
+WALKER = "about a walker please"  # confirm: walking-aid-pain or mobility-aids
+FOOT_DROP = "i have food drop"  # confirm: fes alone
+TRANSFERS = "what about trans furs"  # confirm: transfers alone
+PARK = "where do i park"  # fallback
+FALL = "I fell in the bathroom and I can't get up"  # emergency: fall
+CHEST = "my chest hurts"  # emergency: chest-pain
+PINNED = {
+    FES: (Decision.ANSWER, ("fes",)),
+    PHYSIATRIST: (Decision.ANSWER, ("pt-vs-physiatrist",)),
+    DEPRESSION: (Decision.ANSWER, ("depression",)),
+    WALKER: (Decision.CONFIRM, ("walking-aid-pain", "mobility-aids")),
+    FOOT_DROP: (Decision.CONFIRM, ("fes",)),
+    TRANSFERS: (Decision.CONFIRM, ("transfers",)),
+    PARK: (Decision.FALLBACK, ()),
+    FALL: (Decision.EMERGENCY, ("fall",)),
+    CHEST: (Decision.EMERGENCY, ("chest-pain",)),
+}
+
+
+def pinned_matcher(faq: FaqSet) -> Matcher:
+    """A matcher for the bundled set, checked to decide PINNED as the tests expect."""
+    matcher = Matcher(faq)
+    for question, (decision, ids) in PINNED.items():
+        match = matcher.match(question)
+        found = match.entry or match.emergency
+        named = (found.id,) if found else tuple(c.entry_id for c in match.offered)
+        assert (match.decision, named) == (decision, ids), (
+            f"{question!r} is now {match.decision.value} {named}: pick another question for PINNED"
+        )
+    return matcher
 
 
 def understood(said: str, heard: str) -> bool:

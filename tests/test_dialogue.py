@@ -15,7 +15,21 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENTRIES, SET_YAML, write_set
+from tests.conftest import (
+    CHEST,
+    DEPRESSION,
+    ENTRIES,
+    FALL,
+    FES,
+    FOOT_DROP,
+    PARK,
+    PHYSIATRIST,
+    SET_YAML,
+    TRANSFERS,
+    WALKER,
+    pinned_matcher,
+    write_set,
+)
 from voice.conversation import prompts
 from voice.conversation.commands import parse_command
 from voice.conversation.dialogue import Dialogue, DialogueConfig, DialogueConfigError, DialogueState
@@ -58,27 +72,6 @@ TEXT = EN.prompts
 S = DialogueState
 PERSON, STATUS = Role.PERSON, Role.STATUS
 
-FES = "what is functional electrical stimulation"  # answer: fes (no details)
-PHYSIATRIST = "is my physio the same as a physiatrist"  # answer: pt-vs-physiatrist (details)
-DEPRESSION = "can exercise help with depression"  # answer: depression
-WALKER = "about a walker please"  # confirm: walking-aid-pain or mobility-aids
-FOOT_DROP = "i have food drop"  # confirm: fes alone
-TRANSFERS = "what about trans furs"  # confirm: transfers alone
-PARK = "where do i park"  # fallback
-FALL = "I fell in the bathroom and I can't get up"  # emergency: fall
-CHEST = "my chest hurts"  # emergency: chest-pain
-DECISIONS = {
-    FES: (Decision.ANSWER, ("fes",)),
-    PHYSIATRIST: (Decision.ANSWER, ("pt-vs-physiatrist",)),
-    DEPRESSION: (Decision.ANSWER, ("depression",)),
-    WALKER: (Decision.CONFIRM, ("walking-aid-pain", "mobility-aids")),
-    FOOT_DROP: (Decision.CONFIRM, ("fes",)),
-    TRANSFERS: (Decision.CONFIRM, ("transfers",)),
-    PARK: (Decision.FALLBACK, ()),
-    FALL: (Decision.EMERGENCY, ("fall",)),
-    CHEST: (Decision.EMERGENCY, ("chest-pain",)),
-}
-
 
 @pytest.fixture(scope="module")
 def faq() -> FaqSet:
@@ -87,14 +80,7 @@ def faq() -> FaqSet:
 
 @pytest.fixture(scope="module")
 def matcher(faq: FaqSet) -> Matcher:
-    matcher = Matcher(faq)
-    for question, (decision, ids) in DECISIONS.items():
-        match = matcher.match(question)
-        assert match.decision is decision, f"{question!r} is now {match.decision}: pick another question"
-        found = match.entry or match.emergency
-        named = (found.id,) if found else tuple(c.entry_id for c in match.offered)
-        assert named == ids, f"{question!r} now names {named}: pick another question"
-    return matcher
+    return pinned_matcher(faq)
 
 
 def brief(actions: Sequence[Action]) -> list[tuple[Any, ...]]:

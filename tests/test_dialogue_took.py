@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from tests.conftest import FALL, FES, PARK, WALKER, pinned_matcher
 from voice.conversation.dialogue import Dialogue, DialogueConfig
 from voice.conversation.events import (
     Action,
@@ -27,10 +28,6 @@ from voice.core.faq import FaqSet, load_set
 from voice.core.matcher import Decision, Matcher
 
 C = CommandName
-FES = "what is functional electrical stimulation"  # answer: fes
-WALKER = "about a walker please"  # confirm: walking-aid-pain or mobility-aids
-PARK = "where do i park"  # fallback
-FALL = "I fell in the bathroom and I can't get up"  # emergency: fall
 HELP_TOPICS = "help"  # a long reply, to talk over
 
 
@@ -41,7 +38,7 @@ def faq() -> FaqSet:
 
 @pytest.fixture(scope="module")
 def matcher(faq: FaqSet) -> Matcher:
-    return Matcher(faq)
+    return pinned_matcher(faq)
 
 
 class Script:

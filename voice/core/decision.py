@@ -1,9 +1,9 @@
 """How likely a candidate entry is to be the one asked for: a small calibrated model.
 
-Pure. Gradient-boosted decision trees over signals the matcher already has (scores, margins, how much of the
-question the entry explains, misheard and unknown words, the recogniser's own confidence and
-whether its other readings of the audio agree) gives each of the top candidates a probability
-of being right. The decision follows from the probabilities and thresholds chosen for a stated
+Pure. Gradient-boosted decision trees over signals the matcher already has (scores, margins,
+how much of the question the entry explains, misheard and unknown words, the recogniser's own
+confidence and whether its other readings of the audio agree) give each of the top candidates
+a probability of being right. The decision follows from the probabilities and thresholds chosen for a stated
 wrong-answer rate: answer, ask about one or two candidates, or admit not knowing.
 
 The parameters live in decision_model.json beside this module, fitted on a generated corpus of
@@ -89,8 +89,6 @@ class Hearing:
     """Mean token log-probability, or None when the engine gives none."""
     agreement: Mapping[str, float]
     """Entry id -> share of the other readings of the audio whose best candidate it is."""
-    readings: int
-    """How many other readings there were."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ Pure: text in, Match out. Topic words are weighted by how rare they are in the s
 shared words), how much of the question the entry as a whole accounts for, and
 whole-phrasing likeness. Words the set never uses count against confidence, so
 "does insurance cover physio" is not answered as a physio question. Misheard words
-are mapped to known ones with rapidfuzz and Metaphone; an answer that rests only on
-such a mapping is asked about first.
+are mapped to known ones with rapidfuzz and Metaphone (voice.core.index). Whether to
+answer, ask or admit not knowing follows from each candidate's chance of being the one
+asked for, estimated by a calibrated model (voice.core.decision).
 """
 
 from __future__ import annotations
@@ -362,7 +363,7 @@ class Matcher:
             ranked = self._rank(analysed, self._resolve(analysed))
             if ranked:
                 votes[self._entries[ranked[0].entry_index].id] += 1 / len(readings)
-        return Hearing(heard.logprob, dict(votes), len(readings))
+        return Hearing(heard.logprob, dict(votes))
 
     def decide(self, text: str, ranked: Sequence[Standing], started: float | None = None) -> Match:
         """Turn the candidates into a decision with the decision model's probabilities:
