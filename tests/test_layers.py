@@ -46,7 +46,14 @@ FORBIDDEN = {
     # The wiring sits below every front end.
     **{
         wiring: {"voice.wyoming"}
-        for wiring in ("voice.assistant", "voice.spoken", "voice.review", "voice.vocabulary")
+        for wiring in (
+            "voice.assistant",
+            "voice.spoken",
+            "voice.review",
+            "voice.vocabulary",
+            "voice.profiles",
+            "voice.enrol",
+        )
     },
 }
 CLI_IMPORTERS = ("voice.cli", "voice.__main__")

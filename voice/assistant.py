@@ -18,6 +18,7 @@ from voice.asr import RecognizerOptions, load_recognizer
 from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
 from voice.core.matcher import Matcher
+from voice.profiles import Profile, apply_profile
 from voice.vocabulary import speech_prompt, speech_vocabulary
 
 if TYPE_CHECKING:
@@ -33,8 +34,11 @@ class Answers:
     matcher: Matcher
 
     @classmethod
-    def load(cls, directory: Path) -> Answers:
+    def load(cls, directory: Path, profile: Profile | None = None) -> Answers:
+        """The set in `directory`, read as `profile`'s person speaks when one is given."""
         faq_set = load_set(directory)
+        if profile is not None:
+            faq_set = apply_profile(faq_set, profile)
         return cls(faq_set, Matcher(faq_set))
 
 
@@ -59,12 +63,15 @@ class Assistant:
         *,
         engine: str | None = None,
         recognition: RecognizerOptions | None = None,
+        profile: Profile | None = None,
     ) -> None:
         """`answers_dir`: None is $VOICEFAQ_ANSWERS or the bundled set. `engine`: a name
         from voice.asr.ENGINES, None for the default. `recognition`: how to load it (model,
-        threads, word timings, own process); the set's words are added here."""
+        threads, word timings, own process); the set's words are added here. `profile`: one
+        person's voice profile (voice.profiles), which the set is read with."""
         self.answers_dir = Path(answers_dir) if answers_dir is not None else default_answers_dir()
-        self._answers = Answers.load(self.answers_dir)
+        self.profile = profile
+        self._answers = Answers.load(self.answers_dir, profile)
         self.engine = engine
         self.recognition = recognition or RecognizerOptions()
         self._recognizer: Recognizer | None = None
@@ -79,6 +86,12 @@ class Assistant:
     @property
     def matcher(self) -> Matcher:
         return self._answers.matcher
+
+    @property
+    def end_silence_s(self) -> float | None:
+        """The silence that ends a question for the profile's person (past their pauses
+        between words); None without a profile, for the front end's own default."""
+        return self.profile.end_silence_s() if self.profile is not None else None
 
     @property
     def recognizer_loaded(self) -> Recognizer | None:
@@ -107,7 +120,7 @@ class Assistant:
     def reload(self) -> FaqSet:
         """Load the answers set again. A broken set raises AnswersFormatError and the old one
         stays in use; a loaded recogniser is rebuilt with the new set's words."""
-        answers = Answers.load(self.answers_dir)
+        answers = Answers.load(self.answers_dir, self.profile)
         with self._recognizer_lock:
             if self._recognizer is not None:
                 old, self._recognizer = self._recognizer, self._load_recognizer(answers.faq_set)

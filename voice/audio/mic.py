@@ -147,6 +147,14 @@ class Microphone:
             self._stream.close()
             self._stream = None
 
+    def drain(self) -> None:
+        """Forget the audio waiting to be read (what was heard while the speaker talked)."""
+        while True:
+            try:
+                self._blocks.get_nowait()
+            except queue.Empty:
+                return
+
     def blocks(self, timeout: float = 5.0) -> Iterator[bytes]:
         """PCM blocks as they arrive; AudioDeviceError if the device goes quiet for `timeout` s."""
         while True:

@@ -184,3 +184,31 @@ def speech_seconds(audio: Audio, config: EndpointConfig | None = None) -> float:
         for start in range(0, len(pcm) - config.frame_bytes + 1, config.frame_bytes)
     )
     return voiced * config.frame_ms / 1000
+
+
+MIN_WORD_FRAMES = 3
+"""Voiced runs shorter than this (90 ms at 30 ms frames) are clicks or breath, not words."""
+
+
+def longest_pause_s(audio: Audio, config: EndpointConfig | None = None) -> float:
+    """The longest silence between words in a recording, in seconds (0 for one word)."""
+    import webrtcvad
+
+    config = config or EndpointConfig()
+    vad = webrtcvad.Vad(config.aggressiveness)
+    pcm = audio.pcm16()
+    voiced = [
+        bool(vad.is_speech(pcm[start : start + config.frame_bytes], SAMPLE_RATE))
+        for start in range(0, len(pcm) - config.frame_bytes + 1, config.frame_bytes)
+    ]
+    words: list[tuple[int, int]] = []  # voiced runs long enough to be speech: (start, end)
+    start = None
+    for index, is_voiced in enumerate([*voiced, False]):
+        if is_voiced and start is None:
+            start = index
+        elif not is_voiced and start is not None:
+            if index - start >= MIN_WORD_FRAMES:
+                words.append((start, index))
+            start = None
+    gaps = [later[0] - earlier[1] for earlier, later in zip(words, words[1:], strict=False)]
+    return max(gaps, default=0) * config.frame_ms / 1000

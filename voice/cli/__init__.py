@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from voice import __version__
+from voice.cli import enrol as enrol_cli
 from voice.cli import listen as listen_cli
 from voice.cli import service, speak, speech, text
 from voice.cli import wyoming as wyoming_cli
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--answers", type=Path, metavar="DIR", help=ANSWERS_HELP)
     ask.add_argument("--out", type=Path, metavar="FILE.wav|DIR", help=speak.OUT_HELP)
     speech.add_engine_options(ask)
+    enrol_cli.add_profile_options(ask)
     ask.set_defaults(subparser=ask)  # so usage errors show `voicefaq ask` usage
 
     speak.add_say_parser(commands)
@@ -97,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "Ctrl-C ends it.",
     )
     listen_cli.add_arguments(listen)
+    enrol_cli.add_profile_options(listen)
     listen.set_defaults(subparser=listen)
 
     devices = commands.add_parser("devices", help="list microphones and speakers")
@@ -119,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--answers", type=Path, metavar="DIR", help=ANSWERS_HELP)
     service.add_serve_arguments(serve)
+    enrol_cli.add_profile_options(serve)
 
     wyoming = commands.add_parser(
         "wyoming",
@@ -136,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         "most asked first, with the entries that came closest.",
     )
     service.add_review_arguments(review)
+    enrol_cli.add_parsers(commands, ANSWERS_HELP)
     return parser
 
 
@@ -150,6 +155,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return wyoming_cli.wyoming(args)
     if args.command == "listen":
         return listen_cli.listen(args)
+    if args.command == "enrol":
+        return enrol_cli.enrol(args)
+    if args.command == "profile":
+        return enrol_cli.profile_command(args)
     if args.command == "say":
         return speak.say(args)
     if args.command == "devices":

@@ -82,13 +82,14 @@ def add_arguments(listen: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ListenConfig:
+    from voice.cli.enrol import end_silence
     from voice.conversation.dialogue import DialogueConfig
     from voice.terminal.listener import ListenConfig
 
     try:
         settings = VoiceSettings(rate=args.rate, volume=args.volume, voice=args.voice)
         endpoint = EndpointConfig(
-            end_silence_s=args.end_silence,
+            end_silence_s=end_silence(args),
             max_utterance_s=args.max_seconds,
             still_listening_s=args.still_listening,
         )

@@ -164,6 +164,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from voice.cli.enrol import profile_from
     from voice.service.runtime import Runtime
 
     token = admin_token(args.admin_token_file)
@@ -176,6 +177,7 @@ def serve(args: argparse.Namespace) -> int:
         model_path=args.model,
         allowed_hosts=[*args.allowed_host, *_bound_name(args.host)],
         limits=Limits(max_sessions=args.max_sessions, max_idle_s=args.session_idle),
+        profile=profile_from(args),
     )
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]

@@ -36,8 +36,9 @@ def _recognizer(args: argparse.Namespace, wiring: Assistant) -> tuple[Recognizer
 def _listen_once(args: argparse.Namespace) -> Audio:
     """One utterance from the microphone, ended by silence (slow speakers allowed)."""
     from voice.audio.mic import Microphone
+    from voice.cli.enrol import end_silence
 
-    config = EndpointConfig(end_silence_s=args.end_silence, max_utterance_s=args.max_seconds)
+    config = EndpointConfig(end_silence_s=end_silence(args), max_utterance_s=args.max_seconds)
     endpointer = Endpointer(config)
     with Microphone(args.device) as mic:
         print(
@@ -243,8 +244,10 @@ def add_recognizer_options(parser: argparse.ArgumentParser) -> None:
 def assistant(args: argparse.Namespace, **recognition: Any) -> Assistant:
     """The assistant for a command with --answers, --engine and --model; `recognition`
     adds RecognizerOptions fields (words=True, ...)."""
+    from voice.cli.enrol import profile_from
+
     options = RecognizerOptions(model_path=args.model, **recognition)
-    return Assistant(args.answers, engine=args.engine, recognition=options)
+    return Assistant(args.answers, engine=args.engine, recognition=options, profile=profile_from(args))
 
 
 def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -252,9 +255,9 @@ def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--end-silence",
         type=float,
-        default=_ENDPOINT_DEFAULTS.end_silence_s,
         metavar="SECONDS",
-        help="silence that ends a spoken question; raise it for slow speech (default %(default)s s)",
+        help="silence that ends a spoken question; raise it for slow speech (default "
+        f"{_ENDPOINT_DEFAULTS.end_silence_s:g} s, or what the --profile's pauses need)",
     )
     parser.add_argument(
         "--max-seconds",

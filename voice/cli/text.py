@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from voice.assistant import Assistant
+from voice.cli.enrol import profile_from
 from voice.cli.output import print_json, print_match
 from voice.core.config import default_answers_dir
 from voice.core.faq import check_set
@@ -25,7 +26,7 @@ def ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jsonl and args.question:
         parser.error("--jsonl reads questions from standard input; give no question arguments")
     started = time.perf_counter()
-    matcher = Assistant(args.answers).matcher
+    matcher = Assistant(args.answers, profile=profile_from(args)).matcher
     load_ms = (time.perf_counter() - started) * 1000
     if not args.jsonl and not args.question:
         if args.json:

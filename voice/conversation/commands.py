@@ -12,8 +12,9 @@ are the language's (voice.lang): pass the answers set's.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import TypeVar
@@ -212,3 +213,36 @@ def is_echo(heard: str, spoken: str, strict: bool = False) -> bool:
                 longest = max(longest, row[index + 1])
         previous = row
     return longest / len(found) >= _ECHO_STRICT_SHARE
+
+
+_PERSONAL_MAX_WORDS = 4
+
+
+def learn_commands(
+    heard: Mapping[str, str], language: Language = DEFAULT_LANGUAGE, protected: frozenset[str] = frozenset()
+) -> dict[str, tuple[str, ...]]:
+    """One person's own forms of the commands, from what the recogniser wrote when they said
+    each (`heard`: command name -> transcript): only those not already understood, of a few
+    words, taken for no other command or reply, heard for one command only, and holding none
+    of the `protected` words (the emergencies' own)."""
+    forms: dict[str, str] = {}
+    for name, transcript in heard.items():
+        found = words(transcript)
+        if not found or len(found) > _PERSONAL_MAX_WORDS or protected.intersection(found):
+            continue
+        if name not in language.commands or parse_command(transcript, language) == name:
+            continue  # already understood
+        if parse_command(transcript, language) is not None or parse_reply(transcript, language) is not None:
+            continue  # a form of another command
+        forms[name] = " ".join(found)
+    taken = Counter(forms.values())
+    return {name: (form,) for name, form in sorted(forms.items()) if taken[form] == 1}
+
+
+def personal_language(language: Language, forms: Mapping[str, tuple[str, ...]]) -> Language:
+    """`language` also understanding one person's `forms` of its commands."""
+    commands = {
+        name: (*phrases, *(form for form in forms.get(name, ()) if form not in phrases))
+        for name, phrases in language.commands.items()
+    }
+    return replace(language, commands=commands)

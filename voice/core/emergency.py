@@ -88,6 +88,7 @@ class EmergencyDetector:
         """`topic_words`: every word the set's entries are asked with (voice.core.index's
         asked_with); no "alone:" trigger lets a call said with one of them pass."""
         self._triggers: list[_Trigger] = []
+        self.normalizer = normalizer
         language = normalizer.language
         self._small_words = (
             normalizer.function_words
@@ -134,6 +135,23 @@ class EmergencyDetector:
         for surface, token in spoken.items():
             if len(surface) >= _PHONETIC_MIN_LENGTH and surface != token:
                 self._by_sound.setdefault(jellyfish.metaphone(surface), []).append((surface, token))
+
+    def detect_text(
+        self, text: str, min_words: int = 1, best: str | None = None, guessing: bool = False
+    ) -> Emergency | None:
+        """`detect` on `text` as this detector's normalizer reads it (and `best` as context)."""
+        analysed = self.normalizer.analyse(text)
+        context = None
+        if best is not None:
+            other = self.normalizer.analyse(best)
+            context = ([token for _, token in other], [surface for surface, _ in other])
+        return self.detect(
+            [token for _, token in analysed],
+            [surface for surface, _ in analysed],
+            min_words,
+            context,
+            guessing,
+        )
 
     def detect(
         self,

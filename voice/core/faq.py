@@ -8,7 +8,7 @@ documented in docs/answers-format.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ _ENTRY_KEYS = frozenset(
         "keywords",
         "related",
         "narrower",
+        "enrol",
     }
 )
 
@@ -84,6 +85,13 @@ class Entry:
     narrower: tuple[str, ...] = ()
     """Ids of entries about a part of this entry's subject ("passive exercise" within "active
     and passive exercise"): a question naming one of their topics goes to it, not here."""
+    enrol: str | None = None
+    """A short everyday question a person says when enrolling their voice (voicefaq enrol);
+    None: the question."""
+
+    @property
+    def enrol_prompt(self) -> str:
+        return self.enrol or self.question
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,17 @@ def trigger_parts(trigger: str) -> tuple[bool, list[list[str]], list[str]]:
     alone = text.startswith(ALONE)
     main, unless, vetoes = text.removeprefix(ALONE).partition(UNLESS)
     return alone, [group.split("|") for group in main.split("+")], vetoes.split("|") if unless else []
+
+
+def trigger_words(emergencies: Iterable[Emergency]) -> frozenset[str]:
+    """Every word any trigger of `emergencies` names, its "unless" words too."""
+    found: set[str] = set()
+    for emergency in emergencies:
+        for trigger in emergency.triggers:
+            _, groups, vetoes = trigger_parts(trigger)
+            for text in (*(alternative for group in groups for alternative in group), *vetoes):
+                found.update(text.lower().split())
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +164,12 @@ class FaqSet:
     language: str = DEFAULT_CODE
     """The code of the language the set is written in (set.yaml `language:`); its words
     are `language_data`."""
+    base: FaqSet | None = None
+    """For a set personalised to one person's voice (voice.core.personal), the set as its
+    files have it: emergencies are looked for in both readings, so a profile hides none."""
+    language_override: Language | None = None
+    """The language's words with one person's own forms of the commands
+    (voice.conversation.commands.personal_language); None: the registered language's."""
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -156,6 +181,8 @@ class FaqSet:
     def language_data(self) -> Language:
         """The words of the set's language (voice.lang): what the matcher, the commands,
         the prompts and the speech engines use with this set."""
+        if self.language_override is not None:
+            return self.language_override
         return language(self.language)
 
     def normalizer(self) -> Normalizer:
@@ -384,6 +411,7 @@ def _read_entry(
     keywords = check.texts(doc, raw, path, "keywords", minimum=1)
     related = check.texts(doc, raw, path, "related")
     narrower = check.texts(doc, raw, path, "narrower")
+    enrol = check.text(doc, raw, path, "enrol", required=False)
     unknown = sorted(set(raw) - _ENTRY_KEYS)
     if unknown:
         check.problems.append(doc.problem(path, f"{label} has unknown keys: {', '.join(unknown)}"))
@@ -432,7 +460,17 @@ def _read_entry(
     assert entry_id and question and section and answer
     named = (question, topic or question_as_topic(question), section)
     return Entry(
-        entry_id, *named, answer, details, phrasings, keywords, related, doc.file, doc.line(path), narrower
+        entry_id,
+        *named,
+        answer,
+        details,
+        phrasings,
+        keywords,
+        related,
+        doc.file,
+        doc.line(path),
+        narrower,
+        enrol,
     )
 
 

@@ -152,6 +152,15 @@ class Matcher:
         self._entries = faq_set.entries
         self._index = SetIndex(faq_set.entries, self.normalizer, self.config.credit_saturation)
         self._emergencies = EmergencyDetector(faq_set.emergencies, self.normalizer, self._index.asked_with)
+        self._as_written = (
+            None
+            if faq_set.base is None
+            else EmergencyDetector(
+                faq_set.base.emergencies, faq_set.base.normalizer(), self._index.asked_with
+            )
+        )
+        """For a set personalised to one voice, emergencies as the set's own words read them:
+        one either reading finds counts, so a profile never hides one."""
         self.model: DecisionModel = load_model()
         """The calibrated model behind every decision (voice.core.decision)."""
         config = self.config
@@ -284,6 +293,8 @@ class Matcher:
         emergency = self._emergencies.detect(
             [token for _, token in analysed], [surface for surface, _ in analysed]
         )
+        if emergency is None and self._as_written is not None:
+            emergency = self._as_written.detect_text(text)
         if emergency is not None:
             return Match(
                 text,
@@ -411,18 +422,10 @@ class Matcher:
     ) -> Emergency | None:
         """The emergency `text` signals, if any. `text` may be a less likely reading of the
         audio than `best` (see EmergencyDetector.detect for `min_words`, `best` and `guessing`)."""
-        analysed = self.normalizer.analyse(text)
-        context = None
-        if best is not None:
-            other = self.normalizer.analyse(best)
-            context = ([token for _, token in other], [surface for surface, _ in other])
-        return self._emergencies.detect(
-            [token for _, token in analysed],
-            [surface for surface, _ in analysed],
-            min_words,
-            context,
-            guessing,
-        )
+        found = self._emergencies.detect_text(text, min_words, best, guessing)
+        if found is None and self._as_written is not None:
+            found = self._as_written.detect_text(text, min_words, best, guessing)
+        return found
 
 
 @dataclass(frozen=True, slots=True)

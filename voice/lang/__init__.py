@@ -122,6 +122,30 @@ class Prompts:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What a person says, and hears, when enrolling their voice (voicefaq enrol)."""
+
+    commands: Mapping[str, str]
+    """The phrase to say for each command, by command name (a phrase of `Language.commands`),
+    in the order they are asked for."""
+    again: str
+    """Said instead of the prompt: record it again."""
+    skip: str
+    """Said instead of the prompt: leave it out."""
+    stop: str
+    """Said instead of the prompt: end now and keep what was recorded."""
+    start: str
+    """Read before the first prompt: {count} prompts; {again}, {skip} and {stop} filled in."""
+    say_this: str
+    """Read before each prompt: {text}."""
+    done: str
+    """Read at the end: {recorded} prompts were recorded and the profile {name} kept."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "commands", MappingProxyType(dict(self.commands)))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Language:
     """One language's data. Compared by identity: there is one object per language."""
@@ -180,6 +204,8 @@ class Language:
     """How recognisers write the wake phrase's greeting word ("hey": "hi", "hay", "a")."""
     prompts: Prompts
     """What the assistant says in its own words."""
+    enrolment: Enrolment
+    """The prompts for the commands, and what is said, when a person enrols their voice."""
 
     def __post_init__(self) -> None:
         if not self.code or self.code != self.code.strip().lower():

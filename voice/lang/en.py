@@ -5,7 +5,7 @@ Data only. Word lists are written as one string split at white space.
 
 from __future__ import annotations
 
-from voice.lang import Adjustment, Language, Prompts
+from voice.lang import Adjustment, Enrolment, Language, Prompts
 
 ENGLISH = Language(
     code="en",
@@ -384,5 +384,33 @@ ENGLISH = Language(
         confirm_one="Do you mean {topic}?",
         confirm_choices="Do you mean {topics}, or {last}?",
         alternative="Or:",
+    ),
+    enrolment=Enrolment(
+        commands={
+            "stop": "stop",
+            "repeat": "repeat",
+            "more": "tell me more",
+            "help": "help",
+            "yes": "yes",
+            "no": "no",
+            "first": "the first",
+            "second": "the second",
+            "slower": "slower",
+            "faster": "faster",
+            "louder": "louder",
+            "softer": "softer",
+            "back": "go back",
+            "voice": "change voice",
+            "goodbye": "goodbye",
+        },
+        again="again",
+        skip="skip",
+        stop="stop",
+        start=(
+            "I will show and read {count} short phrases. Say each one after me, in your own time. "
+            "Say '{again}' to say one again, '{skip}' to leave one out, or '{stop}' to finish early."
+        ),
+        say_this="Please say: {text}",
+        done="Thank you. I kept {recorded} of your recordings in the profile {name}.",
     ),
 )

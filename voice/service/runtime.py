@@ -42,6 +42,7 @@ from voice.assistant import Assistant
 from voice.conversation.events import VoiceSettings
 from voice.core.faq import FaqSet
 from voice.core.matcher import Decision, Match, Matcher
+from voice.profiles import Profile
 from voice.review import ReviewLog, ReviewLogError
 from voice.service.errors import OriginRefusedError, SessionsFullError
 from voice.service.limits import Limits
@@ -117,14 +118,17 @@ class Runtime:
         engine: str | None = None,
         model_path: Path | None = None,
         allowed_hosts: Iterable[str] = (),
+        profile: Profile | None = None,
     ) -> None:
+        """`profile`: one person's voice profile (a home kiosk's owner), read with every
+        question, and their end silence the default for spoken ones."""
         # One core is left to the event loop: with twenty kiosks streaming, whisper on every
         # core pushed typed questions' p95 from 30 to 65 ms and answered no sooner. And
         # whisper runs in its own process, at the lowest priority (voice.asr.worker).
         recognition = RecognizerOptions(
             model_path=model_path, threads=max(1, (os.cpu_count() or 2) - 1), separate_process=True
         )
-        self.assistant = Assistant(answers_dir, engine=engine, recognition=recognition)
+        self.assistant = Assistant(answers_dir, engine=engine, recognition=recognition, profile=profile)
         self.limits = limits or Limits()
         self.admin_token = admin_token or None
         self.review = review

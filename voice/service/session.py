@@ -115,7 +115,7 @@ class ListenSession:
         self.runtime = runtime
         self.mode = mode
         self.endpoint = EndpointConfig(
-            end_silence_s=EndpointConfig().end_silence_s if end_silence_s is None else end_silence_s,
+            end_silence_s=end_silence_s or runtime.assistant.end_silence_s or EndpointConfig().end_silence_s,
             max_utterance_s=runtime.limits.max_utterance_s,
         )
         self.endpointer = Endpointer(self.endpoint)

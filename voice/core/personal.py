@@ -1,0 +1,170 @@
+"""A person's own voice, learnt from their enrolment: what the recogniser wrote when they
+said each prompt becomes a personal map from what it hears to the set's words.
+
+General recognisers fail many people with MS the same way each time ("boint" for
+"point", "de" for "the"), and consistency is what this uses: aligned word by word with
+the prompt they read, the person's transcripts say which heard forms stand for which of
+the set's words. The map is read like heard.yaml (voice.core.wordmaps), so a later
+question's transcript is corrected before it is matched, and the calibrated decision then
+weighs it as usual. Pure: prompts and transcripts in, a set out (voice.profiles stores them).
+
+What the map never does, so that a profile cannot make things worse:
+- take a word the set (or its emergencies) uses and read it as another: a typical
+  speaker's "walk" stays "walk" even if this person's "what" was heard as "walk";
+- keep a form that was heard for two different words, or heard as said elsewhere;
+- hide an emergency: the personalised set keeps the set as it was (FaqSet.base), and an
+  emergency either reading finds counts (voice.core.matcher).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from voice.core.faq import FaqSet, trigger_words
+from voice.core.normalize import Normalizer
+
+Kind = Literal["command", "question"]
+WAKE = "wake"
+"""The command name the wake phrase is enrolled under."""
+SPEAKING_WORDS_PER_MINUTE = 90
+"""A slow speaker's rate, for how long the prompts take to say."""
+BETWEEN_PROMPTS_S = 2.0
+"""Hearing or reading the next prompt, and starting to say it."""
+MAX_FORM_WORDS = 3
+"""Longer stretches heard differently are a different sentence, not a way of saying words."""
+MIN_LIKENESS = 35.0
+"""How alike (rapidfuzz ratio) a form and the words it is taken for must be spelt: less is
+an alignment that paired unrelated words ("the" with "physiatrist"), not a way of saying."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolPrompt:
+    """One thing a person says when enrolling: a command, or a question for one entry."""
+
+    id: str
+    text: str
+    kind: Kind
+    entry_id: str | None = None
+    command: str | None = None
+    """The command's name (voice.conversation.events.CommandName), or WAKE."""
+
+    def to_dict(self) -> dict[str, str]:
+        """`voicefaq enrol prompts --json`: id, text, kind, and entry_id for a question."""
+        out = {"id": self.id, "text": self.text, "kind": self.kind}
+        if self.entry_id is not None:
+            out["entry_id"] = self.entry_id
+        return out
+
+
+def enrol_prompts(faq_set: FaqSet) -> tuple[EnrolPrompt, ...]:
+    """Every spoken command, the wake phrase, and one question per entry (its `enrol:`)."""
+    language = faq_set.language_data
+    commands = [
+        EnrolPrompt(f"command-{name}", text, "command", command=name)
+        for name, text in language.enrolment.commands.items()
+    ]
+    wake = EnrolPrompt(f"command-{WAKE}", language.wake_phrase, "command", command=WAKE)
+    questions = [
+        EnrolPrompt(f"question-{entry.id}", entry.enrol_prompt, "question", entry_id=entry.id)
+        for entry in faq_set.entries
+    ]
+    return (*commands, wake, *questions)
+
+
+def speaking_seconds(prompts: tuple[EnrolPrompt, ...]) -> float:
+    """About how long a slow speaker takes to say all of `prompts`."""
+    words = sum(len(prompt.text.split()) for prompt in prompts)
+    return words * 60 / SPEAKING_WORDS_PER_MINUTE + BETWEEN_PROMPTS_S * len(prompts)
+
+
+@dataclass(frozen=True, slots=True)
+class WordMap:
+    """What this person's recognised speech writes for the set's words."""
+
+    heard_as: Mapping[str, tuple[str, ...]]
+    """The words said (as the prompt wrote them) -> the forms the recogniser wrote for them."""
+
+    def __len__(self) -> int:
+        return sum(len(forms) for forms in self.heard_as.values())
+
+
+def learn_words(faq_set: FaqSet, prompts: tuple[EnrolPrompt, ...], heard: Mapping[str, str]) -> WordMap:
+    """The map from the question prompts' transcripts (`heard`: prompt id -> transcript)."""
+    normalizer = faq_set.normalizer()
+    protected = _protected_stems(faq_set, normalizer)
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    heard_right: Counter[str] = Counter()
+    for prompt in prompts:
+        transcript = heard.get(prompt.id)
+        if prompt.kind != "question" or not transcript:
+            continue
+        said, written = normalizer.words(prompt.text), normalizer.words(transcript)
+        for op in Levenshtein.opcodes(said, written):
+            said_part, written_part = said[op.src_start : op.src_end], written[op.dest_start : op.dest_end]
+            if op.tag == "equal":
+                heard_right.update(written_part)
+            elif op.tag == "replace":
+                for words_said, written_words in _pairs(said_part, written_part):
+                    if _usable(written_words, words_said, normalizer, protected):
+                        votes[" ".join(written_words)][" ".join(words_said)] += 1
+    heard_as: dict[str, list[str]] = defaultdict(list)
+    for form, targets in sorted(votes.items()):
+        (target, count), *others = targets.most_common()
+        if others and others[0][1] == count:  # heard for two words as often: no telling
+            continue
+        if count <= sum(heard_right[word] for word in form.split()):
+            continue
+        heard_as[target].append(form)
+    return WordMap({target: tuple(forms) for target, forms in sorted(heard_as.items())})
+
+
+def _usable(form: list[str], said: list[str], normalizer: Normalizer, protected: frozenset[str]) -> bool:
+    """Whether `form` may be read as `said` from now on: it holds none of the set's own
+    words, is more than small words and lone letters (heard everywhere), and is spelt
+    something like what was said."""
+    stems = [normalizer.stem(word) for word in form]
+    if any(stem in protected for stem in stems):
+        return False
+    small = normalizer.function_words
+    if all(stem in small or len(word) == 1 for stem, word in zip(stems, form, strict=True)):
+        return False
+    return fuzz.ratio(" ".join(form), " ".join(said)) >= MIN_LIKENESS
+
+
+def _pairs(said: list[str], written: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Which written words stand for which said ones in one differing stretch: word for word
+    when the counts agree, else the whole stretch for the whole, when both are short."""
+    if len(said) == len(written):
+        return [([word_said], [word_written]) for word_said, word_written in zip(said, written, strict=True)]
+    if len(said) <= MAX_FORM_WORDS and len(written) <= MAX_FORM_WORDS:
+        return [(said, written)]
+    return []
+
+
+def _protected_stems(faq_set: FaqSet, normalizer: Normalizer) -> frozenset[str]:
+    """Stems the set itself uses as topic words, or its emergencies use: a form containing
+    one is a real word people say, never re-read as another."""
+    texts: list[str] = []
+    for entry in faq_set.entries:
+        texts.extend((entry.question, entry.topic, *entry.phrasings, *entry.keywords))
+    for canonical, variants in faq_set.synonyms.items():
+        texts.extend((canonical, *variants))
+    stems = {normalizer.stem(word) for text in texts for word in normalizer.words(text)}
+    stems |= {normalizer.stem(word) for word in trigger_words(faq_set.emergencies)}
+    return frozenset(stems - normalizer.function_words)
+
+
+def personalise(faq_set: FaqSet, words: WordMap) -> FaqSet:
+    """`faq_set` reading this person's forms as the words they stand for; the set as it was
+    stays as `base`, for emergencies (voice.core.matcher)."""
+    base = faq_set.base or faq_set
+    heard_as = {key: tuple(forms) for key, forms in base.heard_as.items()}
+    for target, forms in words.heard_as.items():
+        heard_as[target] = (*heard_as.get(target, ()), *forms)
+    return replace(base, heard_as=heard_as, base=base)
