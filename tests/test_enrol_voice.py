@@ -15,12 +15,18 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tools.atypical_voice import SCANNING, render
-from voice.audio.decode import SAMPLE_RATE
+from tools.atypical_voice import SCANNING, WEAK, render
+from voice.assistant import Assistant
+from voice.audio.decode import SAMPLE_RATE, Audio
+from voice.audio.templates import CommandTemplates, features
 from voice.cli import main
+from voice.conversation.commands import parse_command
+from voice.conversation.events import CommandName
 from voice.core.config import default_answers_dir
 from voice.core.faq import load_set
 from voice.core.personal import enrol_prompts
+from voice.lang import DEFAULT_LANGUAGE
+from voice.profiles import PersonalRecognizer, load
 
 pytestmark = pytest.mark.whisper
 
@@ -69,7 +75,7 @@ def enrolled(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 def test_enrol_from_files_keeps_what_was_heard_and_no_audio(enrolled) -> None:
     profiles, out, _ = enrolled
     folder = profiles / "sim"
-    assert sorted(path.name for path in folder.iterdir()) == ["profile.yaml"]
+    assert sorted(path.name for path in folder.iterdir()) == ["commands.npz", "profile.yaml"]
     data = yaml.safe_load((folder / "profile.yaml").read_text(encoding="utf-8"))
     heard = {prompt["id"] for prompt in data["prompts"]}
     assert heard <= set(SAID) and len(heard) >= len(SAID) - 1  # whisper may hear nothing in one
@@ -128,3 +134,66 @@ def test_enrol_with_no_usable_recording_says_how_to_name_them(
     )
     assert "name each file after its prompt's id" in capsys.readouterr().err
     assert not (tmp_path / "empty").exists()
+
+
+# ---------------------------------------------------------------- commands by their sound
+
+
+@pytest.fixture(scope="module")
+def weak_commands() -> CommandTemplates:
+    """The held-out simulated voice's commands, as enrolment keeps them."""
+    heard = {name: features(_said(text, 0)) for name, text in DEFAULT_LANGUAGE.enrolment.commands.items()}
+    return CommandTemplates({name: sound for name, sound in heard.items() if sound is not None})
+
+
+def _said(text: str, take: int) -> Audio:
+    return Audio(render(text, WEAK, take).astype(np.float32), SAMPLE_RATE, 1)
+
+
+@pytest.mark.parametrize("take", [1, 2])
+def test_a_command_said_again_is_known_by_its_sound(weak_commands: CommandTemplates, take: int) -> None:
+    assert len(weak_commands.templates) == len(DEFAULT_LANGUAGE.enrolment.commands)
+    known = {
+        name: weak_commands.command(_said(text, take))
+        for name, text in DEFAULT_LANGUAGE.enrolment.commands.items()
+    }
+    assert sum(found == name for name, found in known.items()) >= len(known) - 2
+    assert all(found in (None, name) for name, found in known.items())  # never another command
+
+
+@pytest.mark.parametrize(
+    "text", ["my back hurts", "thank you", "exercise", "blood clots", "hey helper", "what is an AFO"]
+)
+def test_other_short_utterances_are_no_command(weak_commands: CommandTemplates, text: str) -> None:
+    assert weak_commands.command(_said(text, 1)) is None
+
+
+def test_templates_round_trip_and_a_damaged_file_is_refused(
+    weak_commands: CommandTemplates, tmp_path: Path
+) -> None:
+    path = tmp_path / "commands.npz"
+    weak_commands.save(path)
+    loaded = CommandTemplates.load(path)
+    assert loaded.templates.keys() == weak_commands.templates.keys()
+    said = [_said(text, 1) for text in ("yes", "slower", "goodbye")]
+    assert [loaded.command(audio) for audio in said] == [weak_commands.command(audio) for audio in said]
+    assert any(loaded.command(audio) for audio in said)
+    path.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises((ValueError, OSError)):
+        CommandTemplates.load(path)
+
+
+def test_the_profile_keeps_the_commands_sounds_and_uses_them(enrolled, recordings: Path) -> None:
+    profiles, _, _ = enrolled
+    profile = load("sim", profiles)
+    assert profile.templates is not None and {"stop", "yes"} <= set(profile.templates.templates)
+    wiring = Assistant(profile=profile)
+    try:
+        recognizer = wiring.recognizer()
+        assert isinstance(recognizer, PersonalRecognizer)
+        again = Audio(render("stop", SCANNING, 2).astype(np.float32), SAMPLE_RATE, 1)
+        assert parse_command(recognizer.transcribe(again).text) is CommandName.STOP
+        question = Audio(render("what helps with fatigue", SCANNING, 1).astype(np.float32), SAMPLE_RATE, 1)
+        assert parse_command(recognizer.transcribe(question).text) is None
+    finally:
+        wiring.close()

@@ -141,9 +141,10 @@ def _tool(name: str) -> str:
     return path
 
 
-def render(text: str, voice: AtypicalVoice, seed: int = NOISE_SEED) -> Signal:
+def render(text: str, voice: AtypicalVoice, take: int = 0) -> Signal:
     """`text` said by `voice`: mono float samples at 16 kHz, with half a second of the room
-    before and after."""
+    before and after. Each `take` is said a little differently (rate and pitch within a few
+    per cent, another stretch of room noise), as a person never says a thing twice alike."""
     # The text goes in on stdin so that nothing in it can be read as an option.
     espeak = subprocess.run(
         [
@@ -151,11 +152,11 @@ def render(text: str, voice: AtypicalVoice, seed: int = NOISE_SEED) -> Signal:
             "-v",
             voice.espeak_voice,
             "-s",
-            str(voice.words_per_minute),
+            str(round(voice.words_per_minute * (1 + 0.06 * ((take % 3) - 1 if take else 0)))),
             "-g",
             str(max(1, round(voice.word_gap_ms / 10))),
             "-p",
-            str(voice.pitch),
+            str(voice.pitch + (0 if take == 0 else 4 if take % 2 else -4)),
             "--stdout",
         ],
         input=voice.articulate(text).encode("utf-8"),
@@ -180,5 +181,5 @@ def render(text: str, voice: AtypicalVoice, seed: int = NOISE_SEED) -> Signal:
     speech = speech * (10 ** (-voice.level_db / 20) / peak)
     margin = np.zeros(SAMPLE_RATE // 2)
     padded = np.concatenate([margin, speech, margin])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(NOISE_SEED + take)
     return mix(padded, pink_noise(padded.size, SAMPLE_RATE, rng), voice.room_snr_db, SAMPLE_RATE)

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voice.asr import RecognizerOptions, load_recognizer
+from voice.conversation.commands import parse_command, parse_reply
 from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
-from voice.core.matcher import Matcher
-from voice.profiles import Profile, apply_profile
+from voice.core.matcher import Decision, Matcher
+from voice.profiles import PersonalRecognizer, Profile, apply_profile
 from voice.vocabulary import speech_prompt, speech_vocabulary
 
 if TYPE_CHECKING:
@@ -106,7 +107,21 @@ class Assistant:
             return self._recognizer
 
     def _load_recognizer(self, faq_set: FaqSet) -> Recognizer:
-        return load_recognizer(self.engine, recognizer_options(faq_set, self.recognition))
+        recognizer = load_recognizer(self.engine, recognizer_options(faq_set, self.recognition))
+        if self.profile is None or self.profile.templates is None:
+            return recognizer
+        phrases = faq_set.language_data.enrolment.commands
+        return PersonalRecognizer(recognizer, self.profile.templates, phrases, self._understood)
+
+    def _understood(self, text: str) -> bool:
+        """Whether a transcript already means something: a command or reply, or a question
+        the matcher answers, asks about or takes for an emergency."""
+        if not text.strip():
+            return False
+        language = self.faq_set.language_data
+        if parse_command(text, language) is not None or parse_reply(text, language) is not None:
+            return True
+        return self.matcher.match(text).decision is not Decision.FALLBACK
 
     def synthesizer(self) -> Synthesizer:
         """The text-to-speech engine; loaded on first use (fails with how to install espeak-ng)."""

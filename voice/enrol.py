@@ -8,15 +8,16 @@ heard by the same recogniser questions are heard by, and measured for the person
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from voice.asr import Recognizer
 from voice.audio.decode import Audio, read
+from voice.audio.templates import CommandTemplates, Features, features
 from voice.audio.vad import longest_pause_s
 from voice.core.faq import FaqSet
-from voice.core.personal import EnrolPrompt
+from voice.core.personal import WAKE, EnrolPrompt
 from voice.errors import VoiceError
 from voice.profiles import AUDIO_DIR, Learnt, Profile, PromptHeard, learn, profile_path, save
 from voice.spoken import require_speech
@@ -46,6 +47,12 @@ def hear_prompt(prompt: EnrolPrompt, audio: Audio, recognizer: Recognizer, name:
     return PromptHeard(prompt.id, transcript.text.strip(), longest_pause_s(audio))
 
 
+def command_sound(prompt: EnrolPrompt, audio: Audio) -> Features | None:
+    """A command prompt's template (voice.audio.templates); None for a question, or a
+    recording too short or long to be one."""
+    return features(audio) if prompt.kind == "command" and prompt.command != WAKE else None
+
+
 def recording_for(directory: Path, prompt: EnrolPrompt) -> Path | None:
     for suffix in AUDIO_SUFFIXES:
         path = directory / f"{prompt.id}{suffix}"
@@ -73,23 +80,30 @@ def enrol_from_files(
     heard: list[PromptHeard] = []
     skipped: list[Skipped] = []
     kept: list[Path] = []
+    sounds: dict[str, Features] = {}
     for prompt in prompts:
         path = recording_for(directory, prompt)
         if path is None:
             skipped.append(Skipped(prompt.id, "no recording"))
             continue
         try:
-            heard.append(hear_prompt(prompt, read(path), recognizer, str(path)))
+            audio = read(path)
+            heard.append(hear_prompt(prompt, audio, recognizer, str(path)))
         except VoiceError as exc:
             skipped.append(Skipped(prompt.id, str(exc)))
             continue
+        sound = command_sound(prompt, audio)
+        if sound is not None and prompt.command is not None:
+            sounds[prompt.command] = sound
         kept.append(path)
     if not heard:
         raise VoiceError(
             f"none of the {len(prompts)} prompts has a usable recording in {directory}; name each "
             "file after its prompt's id (`voicefaq enrol prompts` lists them), like command-stop.wav"
         )
-    return keep(name, heard, skipped, faq_set, profile_dir=profile_dir, audio=kept if keep_audio else ())
+    return keep(
+        name, heard, skipped, faq_set, sounds, profile_dir=profile_dir, audio=kept if keep_audio else ()
+    )
 
 
 def keep(
@@ -97,12 +111,19 @@ def keep(
     heard: Sequence[PromptHeard],
     skipped: Sequence[Skipped],
     faq_set: FaqSet,
+    sounds: Mapping[str, Features],
     *,
     profile_dir: Path | None = None,
     audio: Sequence[Path] = (),
 ) -> Enrolled:
     """Save the profile (replacing one of the same name), with copies of `audio` if any."""
-    profile = Profile(name, faq_set.id, tuple(heard), skipped=tuple(s.prompt_id for s in skipped))
+    profile = Profile(
+        name,
+        faq_set.id,
+        tuple(heard),
+        skipped=tuple(s.prompt_id for s in skipped),
+        templates=CommandTemplates(dict(sounds)) if sounds else None,
+    )
     path = save(profile, profile_dir)
     audio_dir = profile_path(name, profile_dir) / AUDIO_DIR
     if audio_dir.is_dir():

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,9 @@ from typing import Any
 
 import yaml
 
+from voice.asr import Recognizer, RecognizerStream, Transcript
+from voice.audio.decode import Audio
+from voice.audio.templates import CommandTemplates
 from voice.audio.vad import EndpointConfig
 from voice.conversation.commands import learn_commands, personal_language
 from voice.core.faq import FaqSet, trigger_words
@@ -29,6 +32,8 @@ from voice.core.personal import WordMap, enrol_prompts, learn_words, personalise
 from voice.errors import VoiceError
 
 PROFILE_FILE = "profile.yaml"
+TEMPLATES_FILE = "commands.npz"
+"""The person's commands as sound features (voice.audio.templates), not audio."""
 AUDIO_DIR = "audio"
 FORMAT_VERSION = 1
 MAX_PROFILE_BYTES = 1_000_000
@@ -64,6 +69,8 @@ class Profile:
     engine: str = "whisper"
     skipped: tuple[str, ...] = ()
     """Prompt ids the person skipped, or whose recording was missing."""
+    templates: CommandTemplates | None = field(default=None, compare=False)
+    """How the person's commands sound, for those speech recognition cannot read."""
 
     def heard(self) -> dict[str, str]:
         return {prompt.prompt_id: prompt.heard for prompt in self.prompts}
@@ -162,6 +169,11 @@ def save(profile: Profile, directory: Path | None = None) -> Path:
         header + yaml.safe_dump(profile.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     partial.replace(target)
+    templates_path = folder / TEMPLATES_FILE
+    if profile.templates is not None and profile.templates.templates:
+        profile.templates.save(templates_path)
+    elif templates_path.exists():
+        templates_path.unlink()
     return target
 
 
@@ -177,7 +189,9 @@ def load(name: str, directory: Path | None = None) -> Profile:
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise ProfileError(f"{path} is {path.stat().st_size} bytes, too big for a voice profile")
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return _from_dict(name, data)
+        templates_path = path.with_name(TEMPLATES_FILE)
+        templates = CommandTemplates.load(templates_path) if templates_path.is_file() else None
+        return replace(_from_dict(name, data), templates=templates)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ProfileError(
             f"{path} is damaged ({exc}); enrol again with `voicefaq enrol --profile {name}`, "
@@ -221,3 +235,47 @@ def delete(name: str, directory: Path | None = None) -> Path:
         raise ProfileError(f"no voice profile named {name!r} in {folder.parent}; nothing was deleted")
     shutil.rmtree(folder)
     return folder
+
+
+class PersonalRecognizer:
+    """A recogniser that also knows one person's commands by their sound: when what it
+    wrote means nothing (no command, no emergency, no question it can answer or ask
+    about), a short utterance that sounds like one of their recorded commands is that
+    command. What was written is kept as the first other reading."""
+
+    def __init__(
+        self,
+        inner: Recognizer,
+        templates: CommandTemplates,
+        phrases: Mapping[str, str],
+        understood: Callable[[str], bool],
+    ) -> None:
+        """`phrases`: each command's phrase (Language.enrolment.commands); `understood`:
+        whether a transcript already means something."""
+        self.inner = inner
+        self.name = inner.name
+        self.templates = templates
+        self.phrases = phrases
+        self.understood = understood
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        transcript = self.inner.transcribe(audio)
+        if self.understood(transcript.text):
+            return transcript
+        command = self.templates.command(audio)
+        if command is None or command not in self.phrases:
+            return transcript
+        readings = (
+            (transcript.text, *transcript.alternatives)
+            if transcript.text.strip()
+            else transcript.alternatives
+        )
+        return replace(transcript, text=self.phrases[command], alternatives=readings, words=())
+
+    def stream(self) -> RecognizerStream:
+        return self.inner.stream()
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()

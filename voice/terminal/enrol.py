@@ -21,11 +21,12 @@ from voice.assistant import Assistant
 from voice.audio.decode import SAMPLE_RATE, Audio, pcm16_to_float
 from voice.audio.mic import Microphone
 from voice.audio.speaker import Speaker
+from voice.audio.templates import Features
 from voice.audio.vad import EndpointConfig, Endpointer, EndpointKind
 from voice.conversation.commands import words
 from voice.conversation.events import Role, SpeechKind, VoiceSettings
 from voice.core.personal import EnrolPrompt
-from voice.enrol import Enrolled, Skipped, hear_prompt, keep
+from voice.enrol import Enrolled, Skipped, command_sound, hear_prompt, keep
 from voice.errors import AudioDeviceError, NoSpeechError
 from voice.profiles import PromptHeard
 from voice.terminal.captions import Captions
@@ -76,6 +77,7 @@ def enrol_on_microphone(
     config = EndpointConfig(end_silence_s=silence, max_utterance_s=args.max_seconds)
     heard: list[PromptHeard] = []
     skipped: list[Skipped] = []
+    sounds: dict[str, Features] = {}
     with (
         tempfile.TemporaryDirectory(prefix="voicefaq-enrol-") as folder,
         Speaker(args.output_device) as speaker,
@@ -107,6 +109,9 @@ def enrol_on_microphone(
                 skipped.append(Skipped(prompt.id, "skipped"))
             else:
                 heard.append(said)
+                sound = command_sound(prompt, audio)
+                if sound is not None and prompt.command is not None:
+                    sounds[prompt.command] = sound
                 sf.write(Path(folder) / f"{prompt.id}.wav", audio.samples, SAMPLE_RATE, subtype="PCM_16")
             index += 1
         skipped.extend(Skipped(prompt.id, "not reached") for prompt in prompts[index:])
@@ -114,7 +119,7 @@ def enrol_on_microphone(
             raise NoSpeechError("no prompt was recorded, so no profile was made")
         kept = [Path(folder) / f"{said.prompt_id}.wav" for said in heard] if args.keep_audio else []
         enrolled = keep(
-            args.profile, heard, skipped, wiring.faq_set, profile_dir=args.profile_dir, audio=kept
+            args.profile, heard, skipped, wiring.faq_set, sounds, profile_dir=args.profile_dir, audio=kept
         )
         say(enrolment.done.format(recorded=len(heard), name=args.profile))
     return enrolled
