@@ -4,6 +4,7 @@ with the speaker's own profile, and (typical voices) with an atypical speaker's 
 
     .venv/bin/python -m tools.enrol_eval record [--set dev|heldout]   # speak and hear (minutes)
     .venv/bin/python -m tools.enrol_eval report [--set dev|heldout]   # replay (seconds)
+    .venv/bin/python -m tools.enrol_eval commands                     # commands said again (minutes)
 
 `record` writes what the recogniser heard to tests/fixtures/enrol-heard-SET.jsonl (the audio is
 kept under tests/artifacts/enrol/); `report` replays it, so figures need no recogniser and
@@ -31,7 +32,7 @@ from tools.quality import DATA, Labelled, load
 from tools.spoken_audio import ESPEAK_RATE, synthesize
 from tools.transcripts import recording_info, transcript_from, transcript_record
 from voice.asr import Recognizer, Transcript
-from voice.audio.decode import SAMPLE_RATE, to_mono_16k
+from voice.audio.decode import SAMPLE_RATE, Audio, to_mono_16k
 from voice.core.faq import FaqSet
 from voice.core.matcher import Decision, Match, Matcher
 from voice.core.personal import enrol_prompts
@@ -233,12 +234,105 @@ def personalised(faq_set: FaqSet, voice: str, recorded: Recorded) -> FaqSet:
     return apply_profile(faq_set, profile_of(voice, recorded.prompts[voice]))
 
 
+COMMAND_TAKES = (1, 2)
+"""Each command said again, a little differently (tools.atypical_voice.render's takes)."""
+
+
+def commands_path() -> Path:
+    return FIXTURES / "enrol-commands.jsonl"
+
+
+def record_commands(voices: Sequence[str]) -> None:
+    """Each voice's commands said again: what the recogniser wrote, and which command the
+    sound of it is nearest among the voice's enrolled commands (voice.audio.templates)."""
+    from voice.assistant import Assistant
+    from voice.audio.decode import read
+    from voice.audio.templates import CommandTemplates, features
+
+    assistant = Assistant()
+    recognizer = assistant.recognizer()
+    phrases = assistant.faq_set.language_data.enrolment.commands
+    lines: list[dict[str, Any]] = [{"recorded": recording_info(assistant.matcher, {"takes": COMMAND_TAKES})}]
+    for voice in voices:
+        enrolled = {
+            name: features(read(clip(voice, "prompts", f"command-{name}", text)))
+            for name, text in phrases.items()
+        }
+        templates = CommandTemplates({name: sound for name, sound in enrolled.items() if sound is not None})
+        for take in COMMAND_TAKES:
+            for name, text in phrases.items():
+                audio = Audio(take_of(text, voice, take), SAMPLE_RATE, 1)
+                transcript = recognizer.transcribe(audio)
+                lines.append(
+                    {
+                        "voice": voice,
+                        "take": take,
+                        "command": name,
+                        "heard": transcript.text,
+                        "sounds_like": templates.command(audio),
+                    }
+                )
+    commands_path().write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def take_of(text: str, voice: str, take: int) -> np.ndarray:
+    if voice in atypical_voice.VOICES:
+        return atypical_voice.render(text, atypical_voice.VOICES[voice], take).astype(np.float32)
+    speed = 150 + (10 if take % 2 else -10)
+    speech = to_mono_16k(synthesize(text, voice, speed), ESPEAK_RATE)
+    margin = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    return np.concatenate([margin, speech, margin]).astype(np.float32)
+
+
+def commands_report() -> str:
+    """Commands understood from what was written alone, with the person's own written forms
+    (their profile's personal language), and with the sound of their commands as well."""
+    from voice.conversation.commands import parse_command, parse_reply
+    from voice.core.faq import load_set
+
+    faq_set = load_set(ROOT / "answers" / "ms-physical-therapy")
+    base_language = faq_set.language_data
+    records = [json.loads(line) for line in commands_path().read_text(encoding="utf-8").splitlines()[1:]]
+    heldout = read_recorded("heldout") if heard_path("heldout").is_file() else read_recorded("dev")
+    lines = [
+        "| voice | commands understood, no profile | with the profile's written forms "
+        "| with the sound of their commands too | taken for another command |",
+        "|---|---|---|---|---|",
+    ]
+    for voice in dict.fromkeys(record["voice"] for record in records):
+        mine = [record for record in records if record["voice"] == voice]
+        personal = personalised(faq_set, voice, heldout).language_data
+        plain = written = sounded = other = 0
+        for record in mine:
+            wanted, heard = record["command"], record["heard"]
+            plain += parse_command(heard, base_language) == wanted
+            found = parse_command(heard, personal)
+            written += found == wanted
+            if (
+                found is None
+                and parse_reply(heard, personal) is None
+                and Matcher(faq_set).match(heard).decision is Decision.FALLBACK
+            ):
+                found = record["sounds_like"]
+            sounded += found == wanted
+            other += found is not None and found != wanted
+        n = len(mine)
+        lines.append(f"| {voice} | {plain}/{n} | {written}/{n} | {sounded}/{n} | {other} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.enrol_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("record", "report"))
+    parser.add_argument("action", choices=("record", "report", "commands"))
     parser.add_argument("--set", default="dev", choices=tuple(SETS))
     parser.add_argument("--voices", nargs="+", default=VOICES, choices=VOICES)
+    parser.add_argument("--again", action="store_true", help="commands: record them again")
     args = parser.parse_args(argv)
+    if args.action == "commands":
+        if not commands_path().is_file() or args.again:
+            record_commands(args.voices)
+        print(commands_report())
+        return 0
     if args.action == "record":
         record(args.set, args.voices)
     print(report(args.set))

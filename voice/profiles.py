@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from voice.asr import Recognizer, RecognizerStream, Transcript
+from voice.asr.whisper import common_words
 from voice.audio.decode import Audio
 from voice.audio.templates import CommandTemplates
 from voice.audio.vad import EndpointConfig
@@ -116,7 +117,7 @@ def learn(faq_set: FaqSet, profile: Profile) -> Learnt:
     command_heard = {p.command: heard[p.id] for p in prompts if p.command is not None and p.id in heard}
     protected = trigger_words(faq_set.emergencies)
     return Learnt(
-        learn_words(faq_set.base or faq_set, prompts, heard),
+        learn_words(faq_set.base or faq_set, prompts, heard, common_words()),
         learn_commands(command_heard, (faq_set.base or faq_set).language_data, protected),
         profile.end_silence_s(),
     )

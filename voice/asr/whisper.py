@@ -25,6 +25,8 @@ cut word errors under babble from 0.67 to 0.64 but changed no decision, and it t
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import re
@@ -413,3 +415,18 @@ def open_recognizer(options: RecognizerOptions) -> Recognizer:
         word_timestamps=options.words,
         language=options.language,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Words whisper's tokenizer writes as one token: the commonest of the English it
+    learnt from ("rest", "man", "violence"), where a misheard "boint" or "exercetor" takes
+    two or more. Empty when the model's files cannot be read."""
+    from voice.asr.models import whisper_model_path
+
+    try:
+        vocabulary = json.loads((whisper_model_path() / "tokenizer.json").read_text(encoding="utf-8"))
+        tokens = vocabulary["model"]["vocab"]
+    except (OSError, ValueError, KeyError, TypeError, ModelNotFoundError):
+        return frozenset()
+    return frozenset(token[1:].lower() for token in tokens if token.startswith("Ġ") and token[1:].isalpha())

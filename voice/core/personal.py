@@ -94,8 +94,19 @@ class WordMap:
         return sum(len(forms) for forms in self.heard_as.values())
 
 
-def learn_words(faq_set: FaqSet, prompts: tuple[EnrolPrompt, ...], heard: Mapping[str, str]) -> WordMap:
-    """The map from the question prompts' transcripts (`heard`: prompt id -> transcript)."""
+COMMON_FORM_HEARINGS = 2
+"""A form made of common words ("rest" for "range") is one a typical speaker says for what
+it means: it is kept only when this person's prompts gave it this often for one word."""
+
+
+def learn_words(
+    faq_set: FaqSet,
+    prompts: tuple[EnrolPrompt, ...],
+    heard: Mapping[str, str],
+    common: frozenset[str] = frozenset(),
+) -> WordMap:
+    """The map from the question prompts' transcripts (`heard`: prompt id -> transcript).
+    `common`: the language's common words (voice.asr.whisper.common_words)."""
     normalizer = faq_set.normalizer()
     protected = _protected_stems(faq_set, normalizer)
     votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -119,6 +130,8 @@ def learn_words(faq_set: FaqSet, prompts: tuple[EnrolPrompt, ...], heard: Mappin
         if others and others[0][1] == count:  # heard for two words as often: no telling
             continue
         if count <= sum(heard_right[word] for word in form.split()):
+            continue
+        if count < COMMON_FORM_HEARINGS and all(word in common for word in form.split()):
             continue
         heard_as[target].append(form)
     return WordMap({target: tuple(forms) for target, forms in sorted(heard_as.items())})
