@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tools import atypical_voice
-from tools.enrol_eval import Recorded, Score, personalised, read_recorded, score
+from tools.enrol_eval import Recorded, Score, commands_report, personalised, read_recorded, score
 from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
 from voice.core.matcher import Matcher
@@ -63,3 +63,15 @@ def test_typical_voices_lose_nothing_with_a_profile_on(faq_set: FaqSet, recorded
             assert before.reached - after.reached <= TYPICAL_LOSS * before.questions, (voice, profile)
             assert after.wrong <= before.wrong, (voice, profile)
             assert after.out_answered == 0 and after.emergencies_found >= before.emergencies_found
+
+
+def test_commands_are_understood_better_with_a_profile_and_never_taken_for_another() -> None:
+    rows = commands_report().splitlines()[2:]
+    assert len(rows) == len(atypical_voice.VOICES) + len(atypical_voice.TYPICAL)
+    for row in rows:
+        voice, plain, written, sounded, other = (cell.strip() for cell in row.strip("|").split("|"))
+        understood = [int(cell.split("/")[0]) for cell in (plain, written, sounded)]
+        assert understood == sorted(understood), voice  # each step understands at least as many
+        assert other == "0", voice
+        if voice in atypical_voice.VOICES:
+            assert understood[2] - understood[0] >= 5, voice
