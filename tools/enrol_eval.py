@@ -301,7 +301,8 @@ def commands_report() -> str:
     ]
     for voice in dict.fromkeys(record["voice"] for record in records):
         mine = [record for record in records if record["voice"] == voice]
-        personal = personalised(faq_set, voice, heldout).language_data
+        matcher = Matcher(personalised(faq_set, voice, heldout))
+        personal = matcher.faq_set.language_data
         plain = written = sounded = other = 0
         for record in mine:
             wanted, heard = record["command"], record["heard"]

@@ -156,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if lines:
             print("\n".join(lines[:40]))
 
+    from tools import enrol_eval
+
+    print("\npersonal enrolment, held-out set (recorded transcripts; `python -m tools.enrol_eval record`):")
+    print(enrol_eval.report("heldout"))
+    print(enrol_eval.commands_report())
+
     missed = missed_floors(spoken)
     print(f"\nrecogniser floors ({', '.join(FLOORS)}): " + ("all met" if not missed else "MISSED"))
     if missed:

@@ -22,7 +22,7 @@ from voice.errors import VoiceError
 from voice.profiles import AUDIO_DIR, Learnt, Profile, PromptHeard, learn, profile_path, save
 from voice.spoken import require_speech
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
 """What `voicefaq ask --audio` reads, tried in this order for each prompt id."""
 
 
@@ -71,7 +71,7 @@ def enrol_from_files(
     profile_dir: Path | None = None,
     keep_audio: bool = False,
 ) -> Enrolled:
-    """A profile from `directory`/<prompt id>.wav (or .flac, .ogg, .mp3); a missing or
+    """A profile from `directory`/<prompt id>.wav (or .flac, .ogg); a missing or
     unusable recording is skipped and listed, never the end of enrolment."""
     if not directory.is_dir():
         raise VoiceError(
