@@ -45,6 +45,7 @@ bench: system-packages $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.bench_asr
 	$(BIN)/python -m tests.bench.bench_listen
 	$(BIN)/python -m tests.bench.bench_service
+	$(BIN)/python -m tests.bench.bench_enrol
 
 check: $(VENV)/.installed-run
 	$(BIN)/voicefaq check

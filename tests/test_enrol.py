@@ -216,3 +216,33 @@ def test_ask_with_a_missing_profile_says_how_to_make_one(
 def test_apply_profile_from_another_set_keeps_what_fits(faq_set) -> None:
     profile = Profile("x", "another-set", (PromptHeard("question-no-such-entry", "zzz", None),))
     assert apply_profile(faq_set, profile).heard_as == faq_set.heard_as
+
+
+@pytest.mark.parametrize(
+    ("heard", "prompt_text", "control"),
+    [
+        ("Again.", "repeat", "again"),
+        ("Scoop.", "repeat", "skip"),  # how whisper writes a lone "skip"
+        ("Keep.", "repeat", "skip"),  # ... and without its quiet "s"
+        ("skip this one", "repeat", "skip"),
+        ("Stop!", "help", "stop"),
+        ("Stop!", "stop", None),  # the prompt said, not the end
+        ("Stub.", "stop", None),
+        ("Repeat.", "repeat", None),
+        ("What is passive exercise?", "what is passive exercise", None),
+        ("stop the exercise", "help", None),
+    ],
+)
+def test_enrolment_control_words(heard: str, prompt_text: str, control: str | None) -> None:
+    from voice.core.personal import EnrolPrompt
+    from voice.terminal.enrol import control_word
+
+    prompt = EnrolPrompt("command-x", prompt_text, "command", command="x")
+    assert control_word(heard, prompt, ("again", "skip", "stop")) == control
+
+
+def test_damaged_command_sounds_are_named(tmp_path: Path) -> None:
+    save(_profile(), tmp_path)
+    (tmp_path / "anna" / "commands.npz").write_bytes(b"not an archive")
+    with pytest.raises(ProfileError, match=r"commands\.npz is damaged .*voicefaq profile delete anna"):
+        load("anna", tmp_path)

@@ -101,8 +101,9 @@ def enrol_from_files(
             f"none of the {len(prompts)} prompts has a usable recording in {directory}; name each "
             "file after its prompt's id (`voicefaq enrol prompts` lists them), like command-stop.wav"
         )
+    copies = kept if keep_audio else []
     return keep(
-        name, heard, skipped, faq_set, sounds, profile_dir=profile_dir, audio=kept if keep_audio else ()
+        name, heard, skipped, faq_set, sounds, profile_dir=profile_dir, audio=copies, engine=recognizer.name
     )
 
 
@@ -115,6 +116,7 @@ def keep(
     *,
     profile_dir: Path | None = None,
     audio: Sequence[Path] = (),
+    engine: str = "whisper",
 ) -> Enrolled:
     """Save the profile (replacing one of the same name), with copies of `audio` if any."""
     profile = Profile(
@@ -123,6 +125,7 @@ def keep(
         tuple(heard),
         skipped=tuple(s.prompt_id for s in skipped),
         templates=CommandTemplates(dict(sounds)) if sounds else None,
+        engine=engine,
     )
     path = save(profile, profile_dir)
     audio_dir = profile_path(name, profile_dir) / AUDIO_DIR

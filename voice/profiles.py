@@ -189,15 +189,22 @@ def load(name: str, directory: Path | None = None) -> Profile:
     try:
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise ProfileError(f"{path} is {path.stat().st_size} bytes, too big for a voice profile")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        templates_path = path.with_name(TEMPLATES_FILE)
-        templates = CommandTemplates.load(templates_path) if templates_path.is_file() else None
-        return replace(_from_dict(name, data), templates=templates)
+        profile = _from_dict(name, yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise ProfileError(
-            f"{path} is damaged ({exc}); enrol again with `voicefaq enrol --profile {name}`, "
-            f"or remove it with `voicefaq profile delete {name}`"
-        ) from None
+        raise _damaged(path, name, exc) from None
+    templates_path = path.with_name(TEMPLATES_FILE)
+    try:
+        templates = CommandTemplates.load(templates_path) if templates_path.is_file() else None
+    except (OSError, ValueError) as exc:
+        raise _damaged(templates_path, name, exc) from None
+    return replace(profile, templates=templates)
+
+
+def _damaged(path: Path, name: str, why: Exception) -> ProfileError:
+    return ProfileError(
+        f"{path} is damaged ({why}); enrol again with `voicefaq enrol --profile {name}`, "
+        f"or remove it with `voicefaq profile delete {name}`"
+    )
 
 
 def _from_dict(name: str, data: Any) -> Profile:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voice.audio.decode import SAMPLE_RATE, Audio
-from voice.audio.vad import EndpointConfig
+from voice.audio.decode import Audio
+from voice.audio.vad import EndpointConfig, voiced_frames
 
 Features = npt.NDArray[np.float32]
 
@@ -55,21 +55,13 @@ def features(audio: Audio) -> Features | None:
 
 def _voiced(audio: Audio) -> npt.NDArray[np.float32] | None:
     """Samples from the first voiced frame to the last (webrtcvad), if a command's length."""
-    import webrtcvad
-
     config = EndpointConfig()
-    vad = webrtcvad.Vad(config.aggressiveness)
-    pcm = audio.pcm16()
-    step = config.frame_bytes
-    flags = [
-        bool(vad.is_speech(pcm[start : start + step], SAMPLE_RATE))
-        for start in range(0, len(pcm) - step + 1, step)
-    ]
+    flags = voiced_frames(audio, config)
     if not any(flags):
         return None
     first = flags.index(True)
     last = len(flags) - 1 - flags[::-1].index(True)
-    frame = step // 2  # samples per VAD frame
+    frame = config.frame_bytes // 2  # samples per VAD frame
     if (last - first + 1) * config.frame_ms / 1000 > MAX_COMMAND_S:
         return None
     return np.asarray(audio.samples[first * frame : (last + 1) * frame], dtype=np.float32)

@@ -172,18 +172,23 @@ class Endpointer:
         return Endpoint(kind, self._now(), utterance)
 
 
-def speech_seconds(audio: Audio, config: EndpointConfig | None = None) -> float:
-    """Seconds of voiced audio in a recording: 0 means nobody spoke."""
+def voiced_frames(audio: Audio, config: EndpointConfig | None = None) -> list[bool]:
+    """Whether each of the recording's frames (config.frame_ms long) holds voice."""
     import webrtcvad
 
     config = config or EndpointConfig()
     vad = webrtcvad.Vad(config.aggressiveness)
     pcm = audio.pcm16()
-    voiced: int = sum(
-        bool(vad.is_speech(pcm[start : start + config.frame_bytes], SAMPLE_RATE))
-        for start in range(0, len(pcm) - config.frame_bytes + 1, config.frame_bytes)
-    )
-    return voiced * config.frame_ms / 1000
+    step = config.frame_bytes
+    return [
+        bool(vad.is_speech(pcm[at : at + step], SAMPLE_RATE)) for at in range(0, len(pcm) - step + 1, step)
+    ]
+
+
+def speech_seconds(audio: Audio, config: EndpointConfig | None = None) -> float:
+    """Seconds of voiced audio in a recording: 0 means nobody spoke."""
+    config = config or EndpointConfig()
+    return sum(voiced_frames(audio, config)) * config.frame_ms / 1000
 
 
 MIN_WORD_FRAMES = 3
@@ -192,15 +197,8 @@ MIN_WORD_FRAMES = 3
 
 def longest_pause_s(audio: Audio, config: EndpointConfig | None = None) -> float:
     """The longest silence between words in a recording, in seconds (0 for one word)."""
-    import webrtcvad
-
     config = config or EndpointConfig()
-    vad = webrtcvad.Vad(config.aggressiveness)
-    pcm = audio.pcm16()
-    voiced = [
-        bool(vad.is_speech(pcm[start : start + config.frame_bytes], SAMPLE_RATE))
-        for start in range(0, len(pcm) - config.frame_bytes + 1, config.frame_bytes)
-    ]
+    voiced = voiced_frames(audio, config)
     words: list[tuple[int, int]] = []  # voiced runs long enough to be speech: (start, end)
     start = None
     for index, is_voiced in enumerate([*voiced, False]):

@@ -81,6 +81,11 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser], a
     enrol.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `voicefaq devices`)")
     add_recognizer_options(enrol)
     add_endpoint_options(enrol)
+    for action in enrol._actions:  # enrolment waits longer than a question does by default
+        if action.dest == "end_silence":
+            action.help = (
+                "silence that ends a prompt (default 2.5 s: the person's pauses are what is measured)"
+            )
     enrol.set_defaults(subparser=enrol)
 
     profile = commands.add_parser("profile", help="list, show or delete voice profiles")
@@ -192,6 +197,8 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False))
         return EXIT_OK
     print(f"profile {profile.name} ({summary['path']}), made {profile.created} for the set {profile.set_id}")
+    if profile.set_id != faq_set.id:
+        print(f"  this answers set is {faq_set.id}: only the commands and the words its prompts share apply")
     heard, skipped = len(profile.prompts), len(profile.skipped)
     print(f"  {heard} prompts heard, {skipped} skipped; audio kept: {summary['audio_kept']}")
     print(

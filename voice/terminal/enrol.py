@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import jellyfish
 import soundfile as sf
 from rapidfuzz import fuzz
 
@@ -32,24 +33,35 @@ from voice.profiles import PromptHeard
 from voice.terminal.captions import Captions
 
 CONTROL_CUTOFF = 80.0
-"""How close a one-word utterance must be to "again", "skip" or "stop" to be taken for it."""
+"""How alike (rapidfuzz ratio) an utterance and "again", "skip" or "stop" must be spelt."""
 ENROL_END_SILENCE_S = 2.5
 """Longer than a question's default: a person's pauses are what enrolment measures."""
+CONTROL_TAIL = frozenset({"it", "this", "that", "one", "please", "now"})
+"""Words that may follow a control word: "skip this one", "stop now"."""
+
+
+def _alike(heard: str, wanted: str) -> bool:
+    """Spelt alike, or sounding alike: whisper writes a lone "skip" as "scoop" or "scape",
+    and as "keep" when the quiet "s" is lost."""
+    if fuzz.ratio(heard, wanted) >= CONTROL_CUTOFF:
+        return True
+    code, wanted_code = (jellyfish.metaphone(text.replace(" ", "")) for text in (heard, wanted))
+    return bool(code) and code in (wanted_code, wanted_code.removeprefix("S"))
 
 
 def control_word(heard: str, prompt: EnrolPrompt, choices: Sequence[str]) -> str | None:
-    """Which of `choices` ("again", "skip", "stop") the utterance is, if it is one and the
-    prompt is not itself that word."""
+    """Which of `choices` ("again", "skip", "stop") the utterance is, if it is one and is not
+    the prompt itself said (the prompt "stop", heard as "stub", is the prompt)."""
     said = words(heard)
-    if len(said) != 1 or said == words(prompt.text):
+    while len(said) > 1 and said[-1] in CONTROL_TAIL:
+        said = said[:-1]
+    if len(said) != 1 or _alike(said[0], " ".join(words(prompt.text))):
         return None
-    best = max(choices, key=lambda choice: fuzz.ratio(said[0], choice))
-    return best if fuzz.ratio(said[0], best) >= CONTROL_CUTOFF else None
+    return next((choice for choice in choices if _alike(said[0], choice)), None)
 
 
 def _utterance(mic: Microphone, config: EndpointConfig) -> Audio:
     endpointer = Endpointer(config)
-    mic.drain()
     blocks: Iterator[bytes] = mic.blocks()
     for block in blocks:
         for event in endpointer.feed(block):
@@ -87,6 +99,7 @@ def enrol_on_microphone(
         def say(text: str) -> None:
             captions.spoken(SpeechKind.ANSWER, text)
             speaker.play(synthesizer.synthesize(text, settings))
+            mic.drain()  # what the microphone heard of the speaker; before the prompt shows
 
         say(enrolment.start.format(count=len(prompts), again=controls[0], skip=controls[1], stop=controls[2]))
         index = 0
@@ -119,7 +132,14 @@ def enrol_on_microphone(
             raise NoSpeechError("no prompt was recorded, so no profile was made")
         kept = [Path(folder) / f"{said.prompt_id}.wav" for said in heard] if args.keep_audio else []
         enrolled = keep(
-            args.profile, heard, skipped, wiring.faq_set, sounds, profile_dir=args.profile_dir, audio=kept
+            args.profile,
+            heard,
+            skipped,
+            wiring.faq_set,
+            sounds,
+            profile_dir=args.profile_dir,
+            audio=kept,
+            engine=recognizer.name,
         )
         say(enrolment.done.format(recorded=len(heard), name=args.profile))
     return enrolled
