@@ -246,3 +246,47 @@ def test_damaged_command_sounds_are_named(tmp_path: Path) -> None:
     (tmp_path / "anna" / "commands.npz").write_bytes(b"not an archive")
     with pytest.raises(ProfileError, match=r"commands\.npz is damaged .*voicefaq profile delete anna"):
         load("anna", tmp_path)
+
+
+def test_an_unwritable_profile_place_fails_before_enrolment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    assert (
+        main(["enrol", "--profile", "anna", "--profile-dir", str(blocker), "--recordings", str(tmp_path)])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "cannot write the profile" in err and "--profile-dir" in err and "Traceback" not in err
+
+
+def test_a_profile_that_is_a_link_is_not_followed_on_delete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    save(_profile(), elsewhere)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "anna").symlink_to(elsewhere / "anna")
+    assert main(["profile", "delete", "anna", "--profile-dir", str(profiles)]) == 1
+    assert "could not delete" in capsys.readouterr().err
+    assert (elsewhere / "anna" / "profile.yaml").is_file()
+
+
+def test_an_oversized_profile_is_refused(tmp_path: Path) -> None:
+    save(_profile(), tmp_path)
+    (tmp_path / "anna" / "profile.yaml").write_text("prompts: []\n" + "#" * 2_000_000)
+    with pytest.raises(ProfileError, match="too big"):
+        load("anna", tmp_path)
+
+
+def test_the_assistant_reads_with_the_profile(tmp_path: Path) -> None:
+    from voice.assistant import Assistant
+
+    profile = _profile(pauses=(0.4, 0.9, 1.2))
+    wiring = Assistant(profile=profile)
+    assert wiring.end_silence_s == 1.8
+    assert wiring.faq_set.base is not None
+    assert wiring.matcher.match("why are my legs so taffy in my wheelchair").decision is not Decision.FALLBACK
+    assert Assistant().end_silence_s is None

@@ -155,10 +155,32 @@ def profile_path(name: str, directory: Path | None = None) -> Path:
     return profiles_dir(directory) / check_name(name)
 
 
+def writable_folder(name: str, directory: Path | None = None) -> Path:
+    """The profile's folder, made if need be; ProfileError, before minutes of enrolment,
+    when it cannot be written."""
+    folder = profile_path(name, directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ProfileError(
+            f"cannot write the profile in {folder} ({exc.strerror or exc}); choose another place "
+            "with --profile-dir DIR, or set XDG_DATA_HOME"
+        ) from None
+    return folder
+
+
 def save(profile: Profile, directory: Path | None = None) -> Path:
     """Write the profile (a new file put in place whole, so a crash leaves the old one)."""
-    folder = profile_path(profile.name, directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _save(profile, writable_folder(profile.name, directory))
+    except OSError as exc:
+        raise ProfileError(f"could not save the profile {profile.name!r}: {exc}") from None
+
+
+def _save(profile: Profile, folder: Path) -> Path:
     target = folder / PROFILE_FILE
     partial = folder / f".{PROFILE_FILE}.partial"
     header = (
@@ -241,7 +263,10 @@ def delete(name: str, directory: Path | None = None) -> Path:
     folder = profile_path(name, directory)
     if not folder.is_dir():
         raise ProfileError(f"no voice profile named {name!r} in {folder.parent}; nothing was deleted")
-    shutil.rmtree(folder)
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        raise ProfileError(f"could not delete {folder} completely ({exc}); remove it by hand") from None
     return folder
 
 

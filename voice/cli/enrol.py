@@ -122,7 +122,7 @@ def enrol(args: argparse.Namespace) -> int:
         parser.error(
             "name the profile to make with --profile NAME (or list the prompts with `enrol prompts`)"
         )
-    profiles.check_name(args.profile)
+    profiles.writable_folder(args.profile, args.profile_dir)  # before minutes of recording
     from voice.asr import RecognizerOptions
     from voice.assistant import Assistant
 
