@@ -290,3 +290,44 @@ def test_the_assistant_reads_with_the_profile(tmp_path: Path) -> None:
     assert wiring.faq_set.base is not None
     assert wiring.matcher.match("why are my legs so taffy in my wheelchair").decision is not Decision.FALLBACK
     assert Assistant().end_silence_s is None
+
+
+@pytest.fixture(scope="module")
+def enrolled_question(faq_set, prompts):
+    """A set that knows how one person's question about the point of physical therapy is
+    heard: as words that mean nothing to anyone else."""
+    from voice.core.personal import learn_phrasings, matcher_for
+
+    heard = _heard(prompts, pt_goals="Walkers, D, bind, fizzle, garage, four.")
+    return matcher_for(
+        personalise(faq_set, learn_words(faq_set, prompts, heard), learn_phrasings(prompts, heard))
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        # Asked again, heard much the same: answered.
+        ("Walkers, D, bind, fizzle, garage, four.", True),
+        ("walkers d bind fizzle garage", True),
+        # Only sounding a little like it: asked about at most, never answered.
+        ("fizzle garage four", False),
+        ("walkers d bind of my garage door", False),
+    ],
+)
+def test_an_enrolled_question_asked_again_is_answered(enrolled_question, faq_set, question, answered) -> None:
+    from voice.core.personal import PersonalMatcher
+
+    assert isinstance(enrolled_question, PersonalMatcher)
+    assert Matcher(faq_set).match(question).decision is Decision.FALLBACK
+    match = enrolled_question.match(question)
+    assert (match.decision is Decision.ANSWER) is answered
+    assert match.entry is None or match.entry.id == "pt-goals"
+    assert all(candidate.entry_id == "pt-goals" for candidate in match.offered)
+
+
+def test_learn_phrasings_keeps_questions_of_two_words_or_more(prompts) -> None:
+    from voice.core.personal import learn_phrasings
+
+    heard = _heard(prompts, fatigue="Tired.", pain="Can't fit the lobe, help my pain.")
+    assert learn_phrasings(prompts, heard) == {"pain": ("Can't fit the lobe, help my pain.",)}

@@ -5,6 +5,7 @@ with the speaker's own profile, and (typical voices) with an atypical speaker's 
     .venv/bin/python -m tools.enrol_eval record [--set dev|heldout]   # speak and hear (minutes)
     .venv/bin/python -m tools.enrol_eval report [--set dev|heldout]   # replay (seconds)
     .venv/bin/python -m tools.enrol_eval commands                     # commands said again (minutes)
+    .venv/bin/python -m tools.enrol_eval again                        # enrolled questions asked again
 
 `record` writes what the recogniser heard to tests/fixtures/enrol-heard-SET.jsonl (the audio is
 kept under tests/artifacts/enrol/); `report` replays it, so figures need no recogniser and
@@ -35,7 +36,7 @@ from voice.asr import Recognizer, Transcript
 from voice.audio.decode import SAMPLE_RATE, Audio, to_mono_16k
 from voice.core.faq import FaqSet
 from voice.core.matcher import Decision, Match, Matcher
-from voice.core.personal import enrol_prompts
+from voice.core.personal import enrol_prompts, matcher_for
 from voice.profiles import Profile, PromptHeard, apply_profile
 from voice.spoken import match_transcript
 
@@ -217,13 +218,13 @@ def report(set_name: str) -> str:
     lines = [HEADER]
     atypical = [voice for voice in recorded.questions if voice in atypical_voice.VOICES]
     for voice, questions in recorded.questions.items():
-        own = Matcher(personalised(faq_set, voice, recorded))
+        own = matcher_for(personalised(faq_set, voice, recorded))
         lines.append(score(questions, plain).row(f"{voice}, none"))
         lines.append(score(questions, own).row(f"{voice}, own"))
         if voice not in atypical_voice.VOICES:
             for other in atypical:
                 lines.append(
-                    score(questions, Matcher(personalised(faq_set, other, recorded))).row(
+                    score(questions, matcher_for(personalised(faq_set, other, recorded))).row(
                         f"{voice}, {other}'s"
                     )
                 )
@@ -275,6 +276,53 @@ def record_commands(voices: Sequence[str]) -> None:
     commands_path().write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
 
+def again_path() -> Path:
+    return FIXTURES / "enrol-again.jsonl"
+
+
+def record_again(voices: Sequence[str]) -> None:
+    """Each voice's enrolled questions asked again (take 1: a little faster or slower,
+    higher or lower, over another stretch of room noise), as the recogniser heard them."""
+    from voice.assistant import Assistant
+
+    assistant = Assistant()
+    recognizer = assistant.recognizer()
+    lines: list[dict[str, Any]] = [{"recorded": recording_info(assistant.matcher, {"take": 1})}]
+    for voice in voices:
+        for prompt in enrol_prompts(assistant.faq_set):
+            if prompt.entry_id is None:
+                continue
+            transcript = recognizer.transcribe(Audio(take_of(prompt.text, voice, 1), SAMPLE_RATE, 1))
+            lines.append(
+                {
+                    "voice": voice,
+                    "said": prompt.text,
+                    "expect": prompt.entry_id,
+                    "heard": transcript_record(transcript),
+                }
+            )
+    again_path().write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def again_report() -> str:
+    """The enrolled questions asked again, with no profile and with the speaker's own."""
+    from voice.core.faq import load_set
+
+    faq_set = load_set(ROOT / "answers" / "ms-physical-therapy")
+    recorded = read_recorded("heldout")
+    records = [json.loads(line) for line in again_path().read_text(encoding="utf-8").splitlines()[1:]]
+    lines = [HEADER]
+    for voice in dict.fromkeys(record["voice"] for record in records):
+        asked = [
+            (Labelled(record["said"], record["expect"], ()), transcript_from(record["heard"]))
+            for record in records
+            if record["voice"] == voice
+        ]
+        lines.append(score(asked, Matcher(faq_set)).row(f"{voice}, none"))
+        lines.append(score(asked, matcher_for(personalised(faq_set, voice, recorded))).row(f"{voice}, own"))
+    return "\n".join(lines)
+
+
 def take_of(text: str, voice: str, take: int) -> np.ndarray:
     if voice in atypical_voice.VOICES:
         return atypical_voice.render(text, atypical_voice.VOICES[voice], take).astype(np.float32)
@@ -301,7 +349,7 @@ def commands_report() -> str:
     ]
     for voice in dict.fromkeys(record["voice"] for record in records):
         mine = [record for record in records if record["voice"] == voice]
-        matcher = Matcher(personalised(faq_set, voice, heldout))
+        matcher = matcher_for(personalised(faq_set, voice, heldout))
         personal = matcher.faq_set.language_data
         plain = written = sounded = other = 0
         for record in mine:
@@ -324,11 +372,16 @@ def commands_report() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.enrol_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("record", "report", "commands"))
+    parser.add_argument("action", choices=("record", "report", "commands", "again"))
     parser.add_argument("--set", default="dev", choices=tuple(SETS))
     parser.add_argument("--voices", nargs="+", default=VOICES, choices=VOICES)
-    parser.add_argument("--again", action="store_true", help="commands: record them again")
+    parser.add_argument("--again", action="store_true", help="commands, again: record them again")
     args = parser.parse_args(argv)
+    if args.action == "again":
+        if not again_path().is_file() or args.again:
+            record_again(args.voices)
+        print(again_report())
+        return 0
     if args.action == "commands":
         if not commands_path().is_file() or args.again:
             record_commands(args.voices)

@@ -19,6 +19,7 @@ from voice.conversation.commands import parse_command, parse_reply
 from voice.core.config import default_answers_dir
 from voice.core.faq import FaqSet, load_set
 from voice.core.matcher import Decision, Matcher
+from voice.core.personal import matcher_for
 from voice.profiles import PersonalRecognizer, Profile, apply_profile
 from voice.vocabulary import speech_prompt, speech_vocabulary
 
@@ -40,7 +41,7 @@ class Answers:
         faq_set = load_set(directory)
         if profile is not None:
             faq_set = apply_profile(faq_set, profile)
-        return cls(faq_set, Matcher(faq_set))
+        return cls(faq_set, matcher_for(faq_set))
 
 
 def recognizer_options(faq_set: FaqSet, base: RecognizerOptions) -> RecognizerOptions:

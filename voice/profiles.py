@@ -29,7 +29,7 @@ from voice.audio.templates import CommandTemplates
 from voice.audio.vad import EndpointConfig
 from voice.conversation.commands import learn_commands, personal_language
 from voice.core.faq import FaqSet, trigger_words
-from voice.core.personal import WordMap, enrol_prompts, learn_words, personalise
+from voice.core.personal import WordMap, enrol_prompts, learn_phrasings, learn_words, personalise
 from voice.errors import VoiceError
 
 PROFILE_FILE = "profile.yaml"
@@ -107,6 +107,8 @@ class Learnt:
     """What a profile changes for one answers set."""
 
     words: WordMap
+    phrasings: dict[str, tuple[str, ...]]
+    """The person's question prompts as heard, by entry id."""
     commands: dict[str, tuple[str, ...]]
     end_silence_s: float | None
 
@@ -118,6 +120,7 @@ def learn(faq_set: FaqSet, profile: Profile) -> Learnt:
     protected = trigger_words(faq_set.emergencies)
     return Learnt(
         learn_words(faq_set.base or faq_set, prompts, heard, common_words()),
+        learn_phrasings(prompts, heard),
         learn_commands(command_heard, (faq_set.base or faq_set).language_data, protected),
         profile.end_silence_s(),
     )
@@ -126,7 +129,7 @@ def learn(faq_set: FaqSet, profile: Profile) -> Learnt:
 def apply_profile(faq_set: FaqSet, profile: Profile) -> FaqSet:
     """`faq_set` as it reads this person's speech: their word map and command forms."""
     learnt = learn(faq_set, profile)
-    personal = personalise(faq_set, learnt.words)
+    personal = personalise(faq_set, learnt.words, learnt.phrasings)
     language = personal_language(personal.language_data, learnt.commands)
     return replace(personal, language_override=language)
 

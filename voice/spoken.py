@@ -101,7 +101,9 @@ def match_transcript(transcript: Transcript, matcher: Matcher) -> Match:
             match_ms=match.match_ms,
         )
     if match.decision is Decision.EMERGENCY:  # ruled out by heard_emergency: the FAQ decides
-        match = matcher.decide(transcript.text, matcher.standings(transcript.text, transcript))
+        match = matcher.decide(
+            transcript.text, matcher.standings(transcript.text, transcript), heard=transcript
+        )
     if match.decision is not Decision.ANSWER:
         return _offer_other_reading(match, transcript.alternatives, matcher)
     return match

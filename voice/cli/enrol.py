@@ -152,7 +152,8 @@ def enrol(args: argparse.Namespace) -> int:
     print(
         f"profile {args.profile!r}: {len(enrolled.profile.prompts)} of {len(prompts)} prompts "
         f"heard in {seconds:.0f} s; "
-        f"{len(learnt.words)} word forms and {len(learnt.commands)} command forms learnt; "
+        f"{len(learnt.phrasings)} questions, {len(learnt.words)} word forms and "
+        f"{len(learnt.commands)} command forms learnt; "
         f"end silence {learnt.end_silence_s or EndpointConfig().end_silence_s:g} s; saved to {enrolled.path}"
     )
     print(f"use it with: voicefaq listen --profile {args.profile}")
@@ -191,6 +192,7 @@ def _show(args: argparse.Namespace) -> int:
         "audio_kept": (profiles.profile_path(profile.name, args.profile_dir) / profiles.AUDIO_DIR).is_dir(),
         "end_silence_s": learnt.end_silence_s,
         "words": {word: list(forms) for word, forms in learnt.words.heard_as.items()},
+        "questions": {entry: list(heard) for entry, heard in learnt.phrasings.items()},
         "commands": {name: list(forms) for name, forms in learnt.commands.items()},
     }
     if args.json:
@@ -206,6 +208,8 @@ def _show(args: argparse.Namespace) -> int:
     )
     for word, forms in learnt.words.heard_as.items():
         print(f"  heard {' / '.join(repr(form) for form in forms)} -> {word!r}")
+    for entry, texts in learnt.phrasings.items():
+        print(f"  asking about {entry}: {' / '.join(repr(text) for text in texts)}")
     for name, forms in learnt.commands.items():
         print(f"  command {name}: also {' / '.join(repr(form) for form in forms)}")
     return EXIT_OK

@@ -8,7 +8,7 @@ documented in docs/answers-format.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,9 @@ class FaqSet:
     base: FaqSet | None = None
     """For a set personalised to one person's voice (voice.core.personal), the set as its
     files have it: emergencies are looked for in both readings, so a profile hides none."""
+    personal_phrasings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a set personalised to one voice, the person's enrolled questions as heard, by
+    entry id (already among the entries' phrasings; voice.core.personal.PersonalMatcher)."""
     language_override: Language | None = None
     """The language's words with one person's own forms of the commands
     (voice.conversation.commands.personal_language); None: the registered language's."""

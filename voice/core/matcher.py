@@ -306,7 +306,7 @@ class Matcher:
                 emergency=emergency,
                 match_ms=_since(started),
             )
-        return self.decide(text, self._standings(analysed, heard), started)
+        return self.decide(text, self._standings(analysed, heard), started, heard)
 
     def standings(self, text: str, heard: Transcript | None = None) -> list[Standing]:
         """The best candidates for `text` with the decision model's features, best score first
@@ -376,9 +376,16 @@ class Matcher:
                 votes[self._entries[ranked[0].entry_index].id] += 1 / len(readings)
         return Hearing(heard.logprob, dict(votes))
 
-    def decide(self, text: str, ranked: Sequence[Standing], started: float | None = None) -> Match:
+    def decide(
+        self,
+        text: str,
+        ranked: Sequence[Standing],
+        started: float | None = None,
+        heard: Transcript | None = None,
+    ) -> Match:
         """Turn the candidates into a decision with the decision model's probabilities:
-        answer, ask about the likeliest one or two, or admit not knowing."""
+        answer, ask about the likeliest one or two, or admit not knowing. `heard`: the
+        transcript `ranked` was made from, if any (voice.core.personal.PersonalMatcher)."""
         model = self.model
         elapsed = _since(started) if started is not None else 0.0
         probabilities = exclusive(model.probabilities([standing.features for standing in ranked]))

@@ -19,15 +19,19 @@ What the map never does, so that a profile cannot make things worse:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from voice.core.config import MatcherConfig
+from voice.core.decision import Standing
 from voice.core.faq import FaqSet, trigger_words
+from voice.core.matcher import Decision, Match, Matcher, confirmation_text
 from voice.core.normalize import Normalizer
+from voice.core.transcript import Transcript
 
 Kind = Literal["command", "question"]
 WAKE = "wake"
@@ -173,11 +177,104 @@ def _protected_stems(faq_set: FaqSet, normalizer: Normalizer) -> frozenset[str]:
     return frozenset(stems - normalizer.function_words)
 
 
-def personalise(faq_set: FaqSet, words: WordMap) -> FaqSet:
-    """`faq_set` reading this person's forms as the words they stand for; the set as it was
-    stays as `base`, for emergencies (voice.core.matcher)."""
+MIN_PHRASING_WORDS = 2
+"""A transcript of fewer words is too little to tell one of the person's questions by."""
+
+
+def learn_phrasings(prompts: tuple[EnrolPrompt, ...], heard: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Each question prompt as the recogniser wrote it, by entry id: how this person's
+    question about the entry reads ("Walk, hit the point of physical therapy"). Asked
+    again, it is heard much the same, and matches its entry as a phrasing does."""
+    phrasings: dict[str, tuple[str, ...]] = {}
+    for prompt in prompts:
+        transcript = " ".join(heard.get(prompt.id, "").split())
+        if prompt.entry_id is not None and len(transcript.split()) >= MIN_PHRASING_WORDS:
+            phrasings[prompt.entry_id] = (*phrasings.get(prompt.entry_id, ()), transcript)
+    return phrasings
+
+
+def personalise(
+    faq_set: FaqSet, words: WordMap, phrasings: Mapping[str, tuple[str, ...]] | None = None
+) -> FaqSet:
+    """`faq_set` reading this person's forms as the words they stand for, and knowing their
+    questions as they are heard (`phrasings`, by entry id); the set as it was stays as
+    `base`, for emergencies (voice.core.matcher)."""
     base = faq_set.base or faq_set
     heard_as = {key: tuple(forms) for key, forms in base.heard_as.items()}
     for target, forms in words.heard_as.items():
         heard_as[target] = (*heard_as.get(target, ()), *forms)
-    return replace(base, heard_as=heard_as, base=base)
+    phrasings = phrasings or {}
+    entries = tuple(
+        replace(entry, phrasings=(*entry.phrasings, *phrasings[entry.id])) if entry.id in phrasings else entry
+        for entry in base.entries
+    )
+    return replace(base, heard_as=heard_as, entries=entries, base=base, personal_phrasings=dict(phrasings))
+
+
+ASKED_AGAIN = 80.0
+"""How alike (rapidfuzz ratio, on the normalised words) a transcript and one of the
+person's enrolled questions must be for an answer that rests on those questions alone."""
+LIKE_ENROLLED = 70.0
+"""How alike they must be for the enrolled questions to count at all: a question unlike
+all of them is matched as the set's own phrasings read it."""
+
+
+class PersonalMatcher(Matcher):
+    """The matcher for a set with a person's enrolled questions among its phrasings.
+
+    A question heard like one of them is matched with them; any other question as the
+    set's own phrasings read it, so that the person's other questions compete with
+    nothing new. And an answer that only the enrolled questions give goes to a question
+    heard much like one of them (asked again); a question that merely sounds a little
+    like one is asked about instead, so that a profile never turns an out-of-scope
+    question into an answer.
+    """
+
+    def __init__(self, faq_set: FaqSet, config: MatcherConfig | None = None) -> None:
+        super().__init__(faq_set, config)
+        own = {entry.id: entry.phrasings for entry in (faq_set.base or faq_set).entries}
+        entries = tuple(
+            replace(entry, phrasings=own.get(entry.id, entry.phrasings)) for entry in faq_set.entries
+        )
+        self._set_phrasings_only = Matcher(replace(faq_set, entries=entries, personal_phrasings={}), config)
+        self._enrolled = {
+            entry_id: tuple(" ".join(self.normalizer.words(question)) for question in questions)
+            for entry_id, questions in faq_set.personal_phrasings.items()
+        }
+
+    def _likeness(self, said: str, entry_ids: Iterable[str]) -> float:
+        return max(
+            (
+                fuzz.ratio(said, enrolled)
+                for entry_id in entry_ids
+                for enrolled in self._enrolled.get(entry_id, ())
+            ),
+            default=0.0,
+        )
+
+    def decide(
+        self,
+        text: str,
+        ranked: Sequence[Standing],
+        started: float | None = None,
+        heard: Transcript | None = None,
+    ) -> Match:
+        plain = self._set_phrasings_only
+        said = " ".join(self.normalizer.words(text))
+        if self._likeness(said, self._enrolled) < LIKE_ENROLLED:
+            return plain.decide(text, plain.standings(text, heard), started, heard)
+        match = super().decide(text, ranked, started, heard)
+        entry = match.entry
+        if entry is None or self._likeness(said, (entry.id,)) >= ASKED_AGAIN:
+            return match
+        unaided = plain.decide(text, plain.standings(text, heard), heard=heard)
+        if unaided.entry is not None and unaided.entry.id == entry.id:
+            return match
+        offered = match.alternatives[:1]
+        say = confirmation_text(offered, self.language)
+        return replace(match, decision=Decision.CONFIRM, say=say, entry=None, offered=offered)
+
+
+def matcher_for(faq_set: FaqSet, config: MatcherConfig | None = None) -> Matcher:
+    """The matcher a set needs: PersonalMatcher for one with enrolled questions."""
+    return PersonalMatcher(faq_set, config) if faq_set.personal_phrasings else Matcher(faq_set, config)
