@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("\npersonal enrolment, held-out set (recorded transcripts; `python -m tools.enrol_eval record`):")
     print(enrol_eval.report("heldout"))
+    print(enrol_eval.again_report())
     print(enrol_eval.commands_report())
 
     missed = missed_floors(spoken)
