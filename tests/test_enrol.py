@@ -331,3 +331,14 @@ def test_learn_phrasings_keeps_questions_of_two_words_or_more(prompts) -> None:
 
     heard = _heard(prompts, fatigue="Tired.", pain="Can't fit the lobe, help my pain.")
     assert learn_phrasings(prompts, heard) == {"pain": ("Can't fit the lobe, help my pain.",)}
+
+
+def test_profiles_live_under_xdg_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voice.profiles import profiles_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert profiles_dir() == tmp_path / "voicefaq" / "profiles"
+    assert save(_profile()) == tmp_path / "voicefaq" / "profiles" / "anna" / "profile.yaml"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert profiles_dir() == tmp_path / "home" / ".local" / "share" / "voicefaq" / "profiles"

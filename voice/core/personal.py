@@ -252,6 +252,14 @@ class PersonalMatcher(Matcher):
             default=0.0,
         )
 
+    def _match(self, text: str, heard: Transcript | None) -> Match:
+        if self._like_enrolled(text):
+            return super()._match(text, heard)
+        return self._set_phrasings_only._match(text, heard)  # ranked once, not twice
+
+    def _like_enrolled(self, text: str) -> bool:
+        return self._likeness(" ".join(self.normalizer.words(text)), self._enrolled) >= LIKE_ENROLLED
+
     def decide(
         self,
         text: str,
