@@ -342,3 +342,16 @@ def test_profiles_live_under_xdg_data_home(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert profiles_dir() == tmp_path / "home" / ".local" / "share" / "voicefaq" / "profiles"
+
+
+def test_a_failed_enrolment_leaves_no_empty_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "recordings"
+    empty.mkdir()
+    assert (
+        main(["enrol", "--profile", "anna", "--recordings", str(empty), "--profile-dir", str(tmp_path / "p")])
+        == 1
+    )
+    assert "none of the 56 prompts has a usable recording" in capsys.readouterr().err
+    assert list((tmp_path / "p").iterdir()) == []

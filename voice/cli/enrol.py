@@ -8,13 +8,17 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voice import profiles
 from voice.audio.vad import EndpointConfig
 from voice.core.config import default_answers_dir
 from voice.core.faq import load_set
-from voice.core.personal import enrol_prompts, speaking_seconds
+from voice.core.personal import EnrolPrompt, enrol_prompts, speaking_seconds
 from voice.profiles import Profile
+
+if TYPE_CHECKING:
+    from voice.enrol import Enrolled
 
 EXIT_OK = 0
 PROFILE_DIR_HELP = "where voice profiles live (default: $XDG_DATA_HOME/voicefaq/profiles)"
@@ -122,29 +126,13 @@ def enrol(args: argparse.Namespace) -> int:
         parser.error(
             "name the profile to make with --profile NAME (or list the prompts with `enrol prompts`)"
         )
-    profiles.writable_folder(args.profile, args.profile_dir)  # before minutes of recording
-    from voice.asr import RecognizerOptions
-    from voice.assistant import Assistant
-
-    # The set as written: the person's speech is heard afresh, never through an old profile.
-    wiring = Assistant(args.answers, engine=args.engine, recognition=RecognizerOptions(model_path=args.model))
+    folder = profiles.writable_folder(args.profile, args.profile_dir)  # before minutes of recording
     started = time.perf_counter()
-    if args.recordings is None:
-        from voice.terminal.enrol import enrol_on_microphone
-
-        enrolled = enrol_on_microphone(args, wiring, prompts)
-    else:
-        from voice.enrol import enrol_from_files
-
-        enrolled = enrol_from_files(
-            args.profile,
-            args.recordings,
-            prompts,
-            wiring.faq_set,
-            wiring.recognizer(),
-            profile_dir=args.profile_dir,
-            keep_audio=args.keep_audio,
-        )
+    try:
+        enrolled = _enrol(args, prompts)
+    finally:
+        if not any(folder.iterdir()):  # nothing was kept: leave no empty profile behind
+            folder.rmdir()
     seconds = time.perf_counter() - started
     for skipped in enrolled.skipped:
         print(f"skipped {skipped.prompt_id}: {skipped.why}", file=sys.stderr)
@@ -158,6 +146,29 @@ def enrol(args: argparse.Namespace) -> int:
     )
     print(f"use it with: voicefaq listen --profile {args.profile}")
     return EXIT_OK
+
+
+def _enrol(args: argparse.Namespace, prompts: tuple[EnrolPrompt, ...]) -> Enrolled:
+    from voice.asr import RecognizerOptions
+    from voice.assistant import Assistant
+
+    # The set as written: the person's speech is heard afresh, never through an old profile.
+    wiring = Assistant(args.answers, engine=args.engine, recognition=RecognizerOptions(model_path=args.model))
+    if args.recordings is None:
+        from voice.terminal.enrol import enrol_on_microphone
+
+        return enrol_on_microphone(args, wiring, prompts)
+    from voice.enrol import enrol_from_files
+
+    return enrol_from_files(
+        args.profile,
+        args.recordings,
+        prompts,
+        wiring.faq_set,
+        wiring.recognizer(),
+        profile_dir=args.profile_dir,
+        keep_audio=args.keep_audio,
+    )
 
 
 def profile_command(args: argparse.Namespace) -> int:
