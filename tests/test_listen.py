@@ -7,12 +7,8 @@ from the virtual speaker's monitor, transcribed, and must hold the right answer;
 
 from __future__ import annotations
 
-import os
-import queue
 import re
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -20,7 +16,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import scaled
-from tests.virtual_audio import SpeakerRecording, VirtualMicrophone, record_speaker, virtual_audio
+from tests.virtual_audio import (
+    CaptionedProgram,
+    SpeakerRecording,
+    VirtualMicrophone,
+    record_speaker,
+    virtual_audio,
+)
 from tools.spoken_set import spoken
 from voice.audio.decode import SAMPLE_RATE, Audio
 from voice.cli import main
@@ -56,63 +58,14 @@ def _silence(seconds: float) -> bytes:
     return b"\0\0" * int(seconds * SAMPLE_RATE)
 
 
-class Listening:
+class Listening(CaptionedProgram):
     """`voicefaq listen` in a child process; its captions collected line by line."""
 
     def __init__(self, *extra: str) -> None:
         command = [sys.executable, "-m", "voice", "listen", "--engine", "whisper", "--captions", "plain"]
         command += ["--device", "pulse", "--output-device", "pulse", "--end-silence", str(END_SILENCE_S)]
         command += ["--rate", str(RATE)]
-        self.process = subprocess.Popen(
-            [*command, *extra],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.decode("utf-8", "replace"))
-
-    def wait_for(self, pattern: str, seconds: float = 60) -> str:
-        """Captions so far, once they match `pattern` (over joined lines); fails after
-        `scaled(seconds)`."""
-        deadline = time.monotonic() + scaled(seconds)
-        while time.monotonic() < deadline:
-            try:
-                self.output.append(self.lines.get(timeout=0.1))
-            except queue.Empty:
-                if self.process.poll() is not None and self.lines.empty():
-                    break
-            text = " ".join(" ".join(self.output).split())
-            if re.search(pattern, text, re.IGNORECASE):
-                return text
-        pytest.fail(f"no caption matching {pattern!r}; captions were:\n{''.join(self.output)}")
-
-    def press_key(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b" ")
-        self.process.stdin.flush()
-
-    def stop(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.terminate()
-        try:
-            return self.process.wait(timeout=scaled(15))
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self._reader.join(timeout=5)
-            assert self.process.stdout is not None
-            self.process.stdout.close()
+        super().__init__([*command, *extra])
 
 
 def _wait_until_spoken(recording: SpeakerRecording, since: int = 0, seconds: float = 60) -> None:

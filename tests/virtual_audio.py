@@ -9,6 +9,8 @@ blocks once its writer closes. `make setup` installs pulseaudio; this module sta
 from __future__ import annotations
 
 import os
+import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -255,3 +257,65 @@ def record_speaker(sink: str | None = None) -> Iterator[SpeakerRecording]:
         reader.join(timeout=5)
         assert process.stdout is not None
         process.stdout.close()
+
+
+class CaptionedProgram:
+    """A voicefaq command in a child process, its plain captions collected line by line as
+    they come, for tests to wait on."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.decode("utf-8", "replace"))
+
+    def wait_for(self, pattern: str, seconds: float = 60, since: int = 0) -> str:
+        """Captions from line `since` on, once they match `pattern` (over joined lines);
+        fails the test after `scaled(seconds)`."""
+        import pytest
+
+        deadline = time.monotonic() + scaled(seconds)
+        while time.monotonic() < deadline:
+            try:
+                self.output.append(self.lines.get(timeout=0.1))
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+            text = " ".join(" ".join(self.output[since:]).split())
+            if re.search(pattern, text, re.IGNORECASE):
+                return text
+        pytest.fail(f"no caption matching {pattern!r}; captions were:\n{''.join(self.output)}")
+
+    def press_key(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b" ")
+        self.process.stdin.flush()
+
+    def stop(self, terminate: bool = True) -> int:
+        """Its exit status; it is terminated first unless `terminate` is false (then it is
+        waited for), and killed if it will not end."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        if terminate:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=scaled(60))
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._reader.join(timeout=5)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
