@@ -84,12 +84,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser], a
     enrol.add_argument("--device", metavar="NAME|INDEX", help="microphone (see `voicefaq devices`)")
     enrol.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `voicefaq devices`)")
     add_recognizer_options(enrol)
-    add_endpoint_options(enrol)
-    for action in enrol._actions:  # enrolment waits longer than a question does by default
-        if action.dest == "end_silence":
-            action.help = (
-                "silence that ends a prompt (default 2.5 s: the person's pauses are what is measured)"
-            )
+    # Enrolment waits longer than a question does: the person's pauses are what it measures.
+    add_endpoint_options(enrol, "silence that ends a prompt (default 2.5 s)")
     enrol.set_defaults(subparser=enrol)
 
     profile = commands.add_parser("profile", help="list, show or delete voice profiles")

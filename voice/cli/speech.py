@@ -250,13 +250,14 @@ def assistant(args: argparse.Namespace, **recognition: Any) -> Assistant:
     return Assistant(args.answers, engine=args.engine, recognition=options, profile=profile_from(args))
 
 
-def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
-    """When a spoken question ends: shared by `ask --mic` and `listen`."""
+def add_endpoint_options(parser: argparse.ArgumentParser, end_silence_help: str | None = None) -> None:
+    """When a spoken question ends: shared by `ask --mic`, `listen` and `enrol`."""
     parser.add_argument(
         "--end-silence",
         type=float,
         metavar="SECONDS",
-        help="silence that ends a spoken question; raise it for slow speech (default "
+        help=end_silence_help
+        or "silence that ends a spoken question; raise it for slow speech (default "
         f"{_ENDPOINT_DEFAULTS.end_silence_s:g} s, or what the --profile's pauses need)",
     )
     parser.add_argument(
