@@ -355,3 +355,21 @@ def test_a_failed_enrolment_leaves_no_empty_profile(
     )
     assert "none of the 56 prompts has a usable recording" in capsys.readouterr().err
     assert list((tmp_path / "p").iterdir()) == []
+
+
+def test_the_kiosk_service_reads_with_the_profile() -> None:
+    from fastapi.testclient import TestClient
+
+    from voice.service.app import create_app
+    from voice.service.runtime import Runtime
+
+    question = {"text": "why are my legs so taffy in my wheelchair"}
+    decided = {}
+    for name, profile in (("none", None), ("anna", _profile(pauses=(0.4, 0.9, 1.2)))):
+        runtime = Runtime(default_answers_dir(), profile=profile)
+        with TestClient(create_app(runtime, warm_up=False), base_url="http://localhost") as client:
+            response = client.post("/api/ask", json=question)
+        assert response.status_code == 200
+        decided[name] = response.json()
+    assert decided["anna"]["entry_id"] == "leg-stiffness"
+    assert decided["none"]["entry_id"] != "leg-stiffness"
