@@ -1,17 +1,24 @@
 """A person's own voice, learnt from their enrolment: what the recogniser wrote when they
-said each prompt becomes a personal map from what it hears to the set's words.
+said each prompt becomes their questions as heard, and a personal map from what it hears
+to the set's words.
 
 General recognisers fail many people with MS the same way each time ("boint" for
-"point", "de" for "the"), and consistency is what this uses: aligned word by word with
-the prompt they read, the person's transcripts say which heard forms stand for which of
-the set's words. The map is read like heard.yaml (voice.core.wordmaps), so a later
-question's transcript is corrected before it is matched, and the calibrated decision then
-weighs it as usual. Pure: prompts and transcripts in, a set out (voice.profiles stores them).
+"point", "de" for "the"), and consistency is what this uses:
+- each question prompt, as heard, becomes a phrasing of its entry, for the same question
+  asked again (PersonalMatcher: only questions heard like one of them are matched with
+  them, and an answer resting on them alone needs a close likeness);
+- aligned word by word with the prompt they read, the transcripts say which heard forms
+  stand for which of the set's words. The map is read like heard.yaml
+  (voice.core.wordmaps), so a later transcript is corrected before it is matched.
+The calibrated decision then weighs what is matched as usual. Pure: prompts and
+transcripts in, a set and its matcher out (voice.profiles stores them).
 
-What the map never does, so that a profile cannot make things worse:
+What a profile never does, so that it cannot make things worse:
 - take a word the set (or its emergencies) uses and read it as another: a typical
   speaker's "walk" stays "walk" even if this person's "what" was heard as "walk";
-- keep a form that was heard for two different words, or heard as said elsewhere;
+- keep a form heard as often for two words, or heard as said elsewhere, or a common word
+  heard for another only once;
+- answer a question only because it sounds a little like the person's way of asking;
 - hide an emergency: the personalised set keeps the set as it was (FaqSet.base), and an
   emergency either reading finds counts (voice.core.matcher).
 """
