@@ -51,13 +51,16 @@ def heard_path(set_name: str) -> Path:
     return FIXTURES / f"enrol-heard-{set_name}.jsonl"
 
 
-def speak(text: str, voice: str) -> np.ndarray:
-    """`text` in `voice`: an atypical voice's name, or an espeak-ng voice at 150 words a minute."""
+def speak(text: str, voice: str, take: int = 0) -> np.ndarray:
+    """`text` in `voice`: an atypical voice's name, or an espeak-ng voice at 150 words a
+    minute. A later `take` says it a little differently (tools.atypical_voice.render; for
+    an espeak-ng voice, 10 words a minute faster or slower)."""
     if voice in atypical_voice.VOICES:
-        return atypical_voice.render(text, atypical_voice.VOICES[voice])
-    speech = to_mono_16k(synthesize(text, voice, 150), ESPEAK_RATE)
+        return atypical_voice.render(text, atypical_voice.VOICES[voice], take).astype(np.float32)
+    speed = 150 + (0 if take == 0 else 10 if take % 2 else -10)
+    speech = to_mono_16k(synthesize(text, voice, speed), ESPEAK_RATE)
     margin = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
-    return np.concatenate([margin, speech, margin])
+    return np.concatenate([margin, speech, margin]).astype(np.float32)
 
 
 def clip(voice: str, group: str, name: str, text: str) -> Path:
@@ -262,7 +265,7 @@ def record_commands(voices: Sequence[str]) -> None:
         templates = CommandTemplates({name: sound for name, sound in enrolled.items() if sound is not None})
         for take in COMMAND_TAKES:
             for name, text in phrases.items():
-                audio = Audio(take_of(text, voice, take), SAMPLE_RATE, 1)
+                audio = Audio(speak(text, voice, take), SAMPLE_RATE, 1)
                 transcript = recognizer.transcribe(audio)
                 lines.append(
                     {
@@ -292,7 +295,7 @@ def record_again(voices: Sequence[str]) -> None:
         for prompt in enrol_prompts(assistant.faq_set):
             if prompt.entry_id is None:
                 continue
-            transcript = recognizer.transcribe(Audio(take_of(prompt.text, voice, 1), SAMPLE_RATE, 1))
+            transcript = recognizer.transcribe(Audio(speak(prompt.text, voice, 1), SAMPLE_RATE, 1))
             lines.append(
                 {
                     "voice": voice,
@@ -321,15 +324,6 @@ def again_report() -> str:
         lines.append(score(asked, Matcher(faq_set)).row(f"{voice}, none"))
         lines.append(score(asked, matcher_for(personalised(faq_set, voice, recorded))).row(f"{voice}, own"))
     return "\n".join(lines)
-
-
-def take_of(text: str, voice: str, take: int) -> np.ndarray:
-    if voice in atypical_voice.VOICES:
-        return atypical_voice.render(text, atypical_voice.VOICES[voice], take).astype(np.float32)
-    speed = 150 + (10 if take % 2 else -10)
-    speech = to_mono_16k(synthesize(text, voice, speed), ESPEAK_RATE)
-    margin = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
-    return np.concatenate([margin, speech, margin]).astype(np.float32)
 
 
 def commands_report() -> str:

@@ -42,6 +42,8 @@ MAX_PROFILE_BYTES = 1_000_000
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 END_SILENCE_RANGE_S = (EndpointConfig().end_silence_s, 5.0)
 """A profile's end silence: never shorter than the default, never over 5 s."""
+MAX_COMMAND_WORDS = 5
+"""More written words than this are no command, however the recogniser misheard one."""
 PAUSE_MARGIN_S = 0.6
 """Silence past the person's long pauses before a question counts as finished."""
 
@@ -114,14 +116,15 @@ class Learnt:
 
 
 def learn(faq_set: FaqSet, profile: Profile) -> Learnt:
-    prompts = enrol_prompts(faq_set.base or faq_set)
+    """What `profile` changes for `faq_set` (as its files have it, if already personalised)."""
+    written = faq_set.base or faq_set
+    prompts = enrol_prompts(written)
     heard = profile.heard()
     command_heard = {p.command: heard[p.id] for p in prompts if p.command is not None and p.id in heard}
-    protected = trigger_words(faq_set.emergencies)
     return Learnt(
-        learn_words(faq_set.base or faq_set, prompts, heard, common_words()),
+        learn_words(written, prompts, heard, common_words()),
         learn_phrasings(prompts, heard),
-        learn_commands(command_heard, (faq_set.base or faq_set).language_data, protected),
+        learn_commands(command_heard, written.language_data, trigger_words(written.emergencies)),
         profile.end_silence_s(),
     )
 
@@ -296,7 +299,8 @@ class PersonalRecognizer:
 
     def transcribe(self, audio: Audio) -> Transcript:
         transcript = self.inner.transcribe(audio)
-        if self.understood(transcript.text):
+        # A question is longer than any command, even misheard: not matched a second time here.
+        if len(transcript.text.split()) > MAX_COMMAND_WORDS or self.understood(transcript.text):
             return transcript
         command = self.templates.command(audio)
         if command is None or command not in self.phrases:
